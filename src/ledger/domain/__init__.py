@@ -1,0 +1,1 @@
+"""The aggregates: pure state machines with no I/O."""

@@ -1,0 +1,139 @@
+"""The campaign: its plan, status machine, budget, KPI targets and performance records.
+
+Status machine: draft -> active <-> paused -> completed | cancelled (cancel also from
+draft). Budget, KPI targets and channels change only while draft, active or paused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from ledger.domain.base import LedgerAggregate
+
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "launch": (frozenset({"draft"}), "active"),
+    "pause": (frozenset({"active"}), "paused"),
+    "resume": (frozenset({"paused"}), "active"),
+    "complete": (frozenset({"active", "paused"}), "completed"),
+    "cancel": (frozenset({"draft", "active", "paused"}), "cancelled"),
+}
+OPEN_STATUSES = frozenset({"draft", "active", "paused"})
+
+
+@dataclass
+class CampaignState:
+    organization_id: UUID
+    name: str
+    objective: str
+    channels: list[str]
+    budget: dict[str, Any]
+    kpi_targets: list[dict[str, Any]]
+    status: str = "draft"
+    performance: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Campaign(LedgerAggregate):
+    state: CampaignState = field(init=False)
+
+    class Planned(LedgerAggregate.Created):
+        name: str
+        objective: str
+        channels: list[str]
+        budget: dict[str, Any]
+        kpi_targets: list[dict[str, Any]]
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.state = CampaignState(
+                organization_id=self.organization_id,
+                name=self.name,
+                objective=self.objective,
+                channels=list(self.channels),
+                budget=dict(self.budget),
+                kpi_targets=list(self.kpi_targets),
+            )
+
+    class Executed(LedgerAggregate.Event):
+        """Base of every execution: it may cite the recommendation it carries out."""
+
+        implements: dict[str, Any] | None
+        deviation_reason: str | None
+        note: str | None
+
+    class StatusChanged(Executed):
+        status_from: str
+        status_to: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.state.status = self.status_to
+
+    class Launched(StatusChanged):
+        pass
+
+    class Paused(StatusChanged):
+        pass
+
+    class Resumed(StatusChanged):
+        pass
+
+    class Completed(StatusChanged):
+        pass
+
+    class Cancelled(StatusChanged):
+        pass
+
+    class BudgetAdjusted(Executed):
+        budget_from: dict[str, Any]
+        budget_to: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.state.budget = dict(self.budget_to)
+
+    class KpiTargetsSet(Executed):
+        targets_from: list[dict[str, Any]]
+        targets_to: list[dict[str, Any]]
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.state.kpi_targets = list(self.targets_to)
+
+    class ChannelsChanged(Executed):
+        channels_from: list[str]
+        channels_to: list[str]
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.state.channels = list(self.channels_to)
+
+    class PerformanceRecorded(LedgerAggregate.Event):
+        period_start: str
+        period_end: str
+        spend: dict[str, Any]
+        impressions: int
+        clicks: int
+        conversions: int
+        revenue: dict[str, Any]
+        corrects_version: int | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.state.performance.append(
+                {
+                    "version": self.originator_version,
+                    "period_start": self.period_start,
+                    "period_end": self.period_end,
+                    "spend": self.spend,
+                    "impressions": self.impressions,
+                    "clicks": self.clicks,
+                    "conversions": self.conversions,
+                    "revenue": self.revenue,
+                    "corrects_version": self.corrects_version,
+                }
+            )
+
+
+STATUS_EVENTS: dict[str, type[Campaign.StatusChanged]] = {
+    "launch": Campaign.Launched,
+    "pause": Campaign.Paused,
+    "resume": Campaign.Resumed,
+    "complete": Campaign.Completed,
+    "cancel": Campaign.Cancelled,
+}

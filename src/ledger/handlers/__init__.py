@@ -1,0 +1,1 @@
+"""Command handlers: load, check the rules, act. One function per command."""

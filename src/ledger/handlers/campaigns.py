@@ -1,0 +1,252 @@
+"""Campaign planning, executions and performance records."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+from ledger import commands as c
+from ledger.domain.campaign import OPEN_STATUSES, STATUS_EVENTS, TRANSITIONS, Campaign
+from ledger.domain.organization import Organization
+from ledger.domain.recommendation import APPROVED, Recommendation
+from ledger.errors import (
+    ExecutionMismatch,
+    InvalidCommand,
+    InvalidTransition,
+    NotFound,
+)
+from ledger.handlers.context import Context, Outcome
+from ledger.rights import require_role
+from ledger.values import ProposedChange, Role
+
+PLANNERS = frozenset({Role.MANAGER})
+EXECUTORS = frozenset({Role.MANAGER, Role.EXECUTIVE})
+REPORTERS = frozenset({Role.MANAGER, Role.INTEGRATION})
+
+
+def plan_campaign(ctx: Context, cmd: c.PlanCampaign) -> Outcome:
+    org = ctx.organization(cmd.organization_id)
+    role = require_role(
+        org, ctx.actor, PLANNERS, command="plan a campaign", what="organization", ident=org.id
+    )
+    campaign = Campaign._create(
+        Campaign.Planned,
+        id=uuid4(),
+        name=cmd.name,
+        objective=cmd.objective,
+        channels=sorted({ch.value for ch in cmd.channels}),
+        budget=cmd.budget.to_event(),
+        kpi_targets=[t.to_event() for t in cmd.kpi_targets],
+        **ctx.envelope(org.id, role).fields(),
+    )
+    return Outcome(campaign, created=True)
+
+
+def load_campaign(
+    ctx: Context, cmd: c.Execution | c.RecordPerformance, allowed: frozenset[Role], command: str
+) -> tuple[Campaign, Organization, Role]:
+    campaign = ctx.load(Campaign, cmd.campaign_id, "campaign")
+    org = ctx.organization(campaign.state.organization_id, "campaign", of=campaign.id)
+    role = require_role(
+        org, ctx.actor, allowed, command=command, what="campaign", ident=campaign.id
+    )
+    return campaign, org, role
+
+
+def _cited(ctx: Context, campaign: Campaign, cmd: c.Execution) -> Recommendation | None:
+    if cmd.implements is None:
+        if cmd.deviation_reason is not None:
+            raise InvalidCommand(
+                "a deviation reason needs a cited recommendation", campaign_id=campaign.id
+            )
+        return None
+    rec = ctx.load(Recommendation, cmd.implements, "recommendation")
+    if rec.state.organization_id != campaign.state.organization_id:
+        raise NotFound("recommendation not found", recommendation_id=cmd.implements)
+    if rec.state.campaign_id != campaign.id:
+        raise InvalidCommand(
+            "the cited recommendation is for another campaign",
+            recommendation_id=rec.id,
+            campaign_id=campaign.id,
+        )
+    if rec.state.kind != (cmd.kind.value if cmd.kind else None):
+        raise InvalidCommand(
+            f"a {rec.state.kind} recommendation cannot be carried out by this execution",
+            recommendation_id=rec.id,
+        )
+    if rec.state.status not in APPROVED:
+        raise InvalidTransition(
+            f"only an approved recommendation can be carried out; it is {rec.state.status}",
+            recommendation_id=rec.id,
+        )
+    return rec
+
+
+def _matches(cmd: c.Execution, approved: ProposedChange) -> bool:
+    if isinstance(cmd, c.AdjustBudget):
+        return approved.budget == cmd.budget
+    if isinstance(cmd, c.SetKpiTargets):
+        key = lambda t: t.metric  # noqa: E731 - a sort key, named for readability
+        return sorted(approved.kpi_targets or (), key=key) == sorted(cmd.kpi_targets, key=key)
+    if isinstance(cmd, c.ChangeChannels):
+        return set(approved.channels or ()) == set(cmd.channels)
+    return True  # launch, pause, resume carry no values
+
+
+def execute(
+    ctx: Context,
+    cmd: c.Execution,
+    loaded: tuple[Campaign, Organization, Role],
+    event_class: type[Campaign.Executed],
+    **values: Any,
+) -> Outcome:
+    """Record an execution; when it cites a recommendation, mark that implemented too."""
+    campaign, org, role = loaded
+    rec = _cited(ctx, campaign, cmd)
+    env = ctx.envelope(org.id, role)
+    implements = None
+    as_approved = True
+    if rec is not None:
+        approved = ProposedChange.from_event(rec.state.approved_change)
+        as_approved = _matches(cmd, approved)
+        if not as_approved and cmd.deviation_reason is None:
+            raise ExecutionMismatch(
+                "the execution differs from the approved values; state a deviation reason "
+                "to record it as a deviation",
+                recommendation_id=rec.id,
+                approved=approved.model_dump_json(exclude_none=True),
+            )
+        if as_approved and cmd.deviation_reason is not None:
+            raise InvalidCommand(
+                "the execution matches the approval: there is no deviation",
+                recommendation_id=rec.id,
+            )
+        implements = {"recommendation_id": str(rec.id), "revision": rec.state.approved_revision}
+    campaign.record(
+        event_class,
+        env,
+        implements=implements,
+        deviation_reason=cmd.deviation_reason,
+        note=cmd.note,
+        **values,
+    )
+    others = []
+    if rec is not None:
+        rec.record(
+            Recommendation.Implemented,
+            env,
+            revision=rec.state.approved_revision,
+            campaign_id=campaign.id,
+            execution={
+                "campaign_id": str(campaign.id),
+                "version": campaign.version,
+                "type": event_class.__name__,
+            },
+            as_approved=as_approved,
+            deviation_reason=cmd.deviation_reason,
+            note=cmd.note,
+        )
+        others.append(rec)
+    return Outcome(campaign, others)
+
+
+def change_status(ctx: Context, cmd: c.Execution) -> Outcome:
+    loaded = load_campaign(ctx, cmd, EXECUTORS, cmd.action)
+    campaign = loaded[0]
+    allowed_from, status_to = TRANSITIONS[cmd.action]
+    status = campaign.state.status
+    if status not in allowed_from:
+        raise InvalidTransition(
+            f"cannot {cmd.action} a campaign that is {status}", campaign_id=campaign.id
+        )
+    return execute(
+        ctx, cmd, loaded, STATUS_EVENTS[cmd.action], status_from=status, status_to=status_to
+    )
+
+
+def _require_open(campaign: Campaign, what: str) -> None:
+    if campaign.state.status not in OPEN_STATUSES:
+        raise InvalidTransition(
+            f"cannot change {what} of a {campaign.state.status} campaign", campaign_id=campaign.id
+        )
+
+
+def adjust_budget(ctx: Context, cmd: c.AdjustBudget) -> Outcome:
+    loaded = load_campaign(ctx, cmd, EXECUTORS, "adjust budget")
+    campaign = loaded[0]
+    _require_open(campaign, "the budget")
+    if cmd.budget.to_event() == campaign.state.budget:
+        raise InvalidCommand("the budget given is the budget in force", campaign_id=campaign.id)
+    return execute(
+        ctx,
+        cmd,
+        loaded,
+        Campaign.BudgetAdjusted,
+        budget_from=campaign.state.budget,
+        budget_to=cmd.budget.to_event(),
+    )
+
+
+def set_kpi_targets(ctx: Context, cmd: c.SetKpiTargets) -> Outcome:
+    loaded = load_campaign(ctx, cmd, PLANNERS, "set KPI targets")
+    campaign = loaded[0]
+    _require_open(campaign, "the KPI targets")
+    metrics = [t.metric for t in cmd.kpi_targets]
+    if len(set(metrics)) != len(metrics):
+        raise InvalidCommand("each metric may have one target", campaign_id=campaign.id)
+    return execute(
+        ctx,
+        cmd,
+        loaded,
+        Campaign.KpiTargetsSet,
+        targets_from=campaign.state.kpi_targets,
+        targets_to=[t.to_event() for t in cmd.kpi_targets],
+    )
+
+
+def change_channels(ctx: Context, cmd: c.ChangeChannels) -> Outcome:
+    loaded = load_campaign(ctx, cmd, EXECUTORS, "change channels")
+    campaign = loaded[0]
+    _require_open(campaign, "the channels")
+    channels = sorted({ch.value for ch in cmd.channels})
+    if channels == sorted(campaign.state.channels):
+        raise InvalidCommand(
+            "the channels given are the channels in force", campaign_id=campaign.id
+        )
+    return execute(
+        ctx,
+        cmd,
+        loaded,
+        Campaign.ChannelsChanged,
+        channels_from=campaign.state.channels,
+        channels_to=channels,
+    )
+
+
+def record_performance(ctx: Context, cmd: c.RecordPerformance) -> Outcome:
+    campaign, org, role = load_campaign(ctx, cmd, REPORTERS, "record performance")
+    if campaign.state.status == "draft":
+        raise InvalidTransition(
+            "a draft campaign has no performance to record", campaign_id=campaign.id
+        )
+    if cmd.corrects_version is not None and not any(
+        p["version"] == cmd.corrects_version for p in campaign.state.performance
+    ):
+        raise InvalidCommand(
+            "corrects_version names no performance record of this campaign",
+            campaign_id=campaign.id,
+            corrects_version=cmd.corrects_version,
+        )
+    campaign.record(
+        Campaign.PerformanceRecorded,
+        ctx.envelope(org.id, role),
+        period_start=c.utc(cmd.period_start).isoformat(),
+        period_end=c.utc(cmd.period_end).isoformat(),
+        spend=cmd.spend.to_event(),
+        impressions=cmd.impressions,
+        clicks=cmd.clicks,
+        conversions=cmd.conversions,
+        revenue=cmd.revenue.to_event(),
+        corrects_version=cmd.corrects_version,
+    )
+    return Outcome(campaign)

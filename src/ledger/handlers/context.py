@@ -1,0 +1,88 @@
+"""What a handler works with: the repository, the actor, the clock, and the envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Repository
+
+from ledger.domain.base import Envelope, LedgerAggregate
+from ledger.domain.organization import Organization
+from ledger.errors import NotFound, VersionConflict
+from ledger.identity import Actor
+from ledger.values import Party, Role
+
+A = TypeVar("A", bound=LedgerAggregate)
+
+PARTY_OF_ROLE = {Role.CONSULTANT: Party.AGENCY, Role.OPERATOR: Party.PLATFORM}
+
+
+@dataclass
+class Outcome:
+    """What a handler changed: the aggregate the command targeted, and any others to save
+    in the same transaction."""
+
+    primary: LedgerAggregate
+    others: list[LedgerAggregate] = field(default_factory=list)
+    created: bool = False
+    resource_id: UUID | None = None  # the created resource when it is not an aggregate
+
+
+@dataclass
+class Context:
+    repository: Repository[UUID]
+    actor: Actor
+    now: datetime
+    correlation_id: str
+    causation_id: str | None = None
+    expect_id: UUID | None = None
+    expect_version: int | None = None
+    loaded: dict[UUID, int] = field(default_factory=dict)
+
+    def load(self, cls: type[A], ident: UUID, what: str) -> A:
+        """The aggregate, or NotFound when missing or of another type."""
+        try:
+            aggregate = self.repository.get(ident)
+        except AggregateNotFoundError:
+            raise NotFound(f"{what} not found", **{f"{what}_id": ident}) from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"{what} not found", **{f"{what}_id": ident})
+        if ident == self.expect_id and self.expect_version is not None:
+            if aggregate.version != self.expect_version:
+                raise VersionConflict(
+                    "the aggregate has moved on from the expected version",
+                    aggregate_id=ident,
+                    expected_version=self.expect_version,
+                    current_version=aggregate.version,
+                )
+        self.loaded[ident] = aggregate.version
+        return aggregate
+
+    def organization(
+        self, ident: UUID, what: str = "organization", of: UUID | None = None
+    ) -> Organization:
+        try:
+            return self.load(Organization, ident, "organization")
+        except NotFound:
+            raise NotFound(f"{what} not found", **{f"{what}_id": of or ident}) from None
+
+    def envelope(
+        self, organization_id: UUID, role: Role, engagement_id: UUID | None = None
+    ) -> Envelope:
+        return Envelope(
+            actor_id=self.actor.actor_id,
+            role=role.value,
+            party=PARTY_OF_ROLE.get(role, Party.CLIENT).value,
+            organization_id=organization_id,
+            correlation_id=self.correlation_id,
+            engagement_id=engagement_id,
+            causation_id=self.causation_id,
+            at=self.now,
+        )
+
+
+Handler = Callable[[Context, object], Outcome]

@@ -1,0 +1,15 @@
+"""Who is acting: an actor id, never a name or an e-mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated caller. ``operator`` marks the platform's own administrators,
+    who create organizations and grant their first roles."""
+
+    actor_id: UUID
+    operator: bool = False

@@ -1,0 +1,27 @@
+"""Settings from the environment (prefix ``LEDGER_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore")
+
+    database_url: str = Field(
+        default="",
+        description="Unset: an SQLite file ledger.db in the working directory. "
+        "postgresql://user:pass@host:port/db: PostgreSQL. memory://: tests only.",
+    )
+    allow_memory: bool = Field(default=False, description="Allow memory:// (tests only).")
+    pg_pool_size: int = 5
+    pg_max_overflow: int = 10
+    pg_connect_timeout: int = 2
+    pg_lock_timeout: int = 5
+    max_retries: int = Field(default=5, ge=1, le=50)
+    aggregate_cache_size: int = 2000
+    signing_key_path: Path = Path(".ledger/signing-key.pem")
+    log_format: str = Field(default="auto", description="auto, json or console")

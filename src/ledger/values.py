@@ -1,0 +1,172 @@
+"""Value types shared by commands and aggregates.
+
+Money is a :class:`~decimal.Decimal` with an ISO 4217 currency; a float is refused before it
+can lose a cent. In events, values are stored as plain JSON-ready dicts (decimals as
+strings) so that the stored payload is stable and readable by any tool.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from ledger.errors import FloatMoneyRefused
+
+
+class Role(StrEnum):
+    MANAGER = "manager"
+    EXECUTIVE = "executive"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+    INTEGRATION = "integration"
+    CONSULTANT = "consultant"
+    OPERATOR = "operator"
+
+
+MEMBERSHIP_ROLES = (Role.MANAGER, Role.EXECUTIVE, Role.AUDITOR, Role.ADMIN, Role.INTEGRATION)
+
+
+class Party(StrEnum):
+    CLIENT = "client"
+    AGENCY = "agency"
+    PLATFORM = "platform"
+
+
+class Channel(StrEnum):
+    WEBSITE = "website"
+    BLOG = "blog"
+    EMAIL = "email"
+    SOCIAL = "social"
+    SEO = "seo"
+    SEM = "sem"
+    PPC = "ppc"
+    CONTENT = "content"
+    DISPLAY = "display"
+    OTHER = "other"
+
+
+class BudgetPeriod(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    LIFETIME = "lifetime"
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class RecommendationKind(StrEnum):
+    LAUNCH = "launch"
+    PAUSE = "pause"
+    RESUME = "resume"
+    ADJUST_BUDGET = "adjust_budget"
+    SET_KPI_TARGETS = "set_kpi_targets"
+    CHANGE_CHANNELS = "change_channels"
+    STRATEGY = "strategy"
+    CONTENT = "content"
+    SEO = "seo"
+    TRAINING = "training"
+    OTHER = "other"
+
+
+ACTIONABLE_KINDS = frozenset(
+    {
+        RecommendationKind.LAUNCH,
+        RecommendationKind.PAUSE,
+        RecommendationKind.RESUME,
+        RecommendationKind.ADJUST_BUDGET,
+        RecommendationKind.SET_KPI_TARGETS,
+        RecommendationKind.CHANGE_CHANNELS,
+    }
+)
+
+
+class RecommendationStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    APPROVED_WITH_CHANGES = "approved_with_changes"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    AWAITING_EXECUTIVE = "awaiting_executive"
+    IMPLEMENTED = "implemented"
+
+
+class RejectionReason(StrEnum):
+    BUDGET_CONSTRAINTS = "budget_constraints"
+    MISALIGNED_WITH_STRATEGY = "misaligned_with_strategy"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+    RISK_TOO_HIGH = "risk_too_high"
+    TIMING = "timing"
+    LEGAL_OR_COMPLIANCE = "legal_or_compliance"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
+
+
+def _refuse_float(value: Any) -> Any:
+    if isinstance(value, float):
+        raise FloatMoneyRefused(
+            "money amounts must be given as a decimal string or integer, never a float",
+            value=repr(value),
+        )
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_refuse_float),
+    Field(ge=0, max_digits=18, decimal_places=4),
+]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+
+
+class Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_event(self) -> dict[str, Any]:
+        """A JSON-ready dict for an event payload (decimals become strings)."""
+        return self.model_dump(mode="json")
+
+
+class Money(Value):
+    amount: Amount
+    currency: Currency
+
+
+class Budget(Value):
+    amount: Amount
+    currency: Currency
+    period: BudgetPeriod
+
+    def money(self) -> Money:
+        return Money(amount=self.amount, currency=self.currency)
+
+
+class KpiTarget(Value):
+    metric: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+    target: Annotated[Decimal, BeforeValidator(_refuse_float), Field(max_digits=18)]
+    unit: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class ProposedChange(Value):
+    """The concrete change a recommendation proposes, typed by its kind.
+
+    ``budget`` for adjust_budget, ``kpi_targets`` for set_kpi_targets, ``channels`` for
+    change_channels; launch, pause and resume carry no values; advisory kinds carry none.
+    """
+
+    budget: Budget | None = None
+    kpi_targets: tuple[KpiTarget, ...] | None = None
+    channels: tuple[Channel, ...] | None = None
+
+    @classmethod
+    def from_event(cls, data: dict[str, Any] | None) -> ProposedChange:
+        return cls.model_validate(data or {})
