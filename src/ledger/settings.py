@@ -25,3 +25,4 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = 2000
     signing_key_path: Path = Path(".ledger/signing-key.pem")
     log_format: str = Field(default="auto", description="auto, json or console")
+    cors_origins: str = Field(default="", description="Comma-separated origins; empty: off")

@@ -95,7 +95,9 @@ def key_id_for(public_key: Ed25519PublicKey | bytes) -> str:
 
 
 def _format_time(moment: datetime) -> str:
-    return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    if moment.utcoffset() is None:
+        raise ValueError(f"issued_at must be timezone-aware, got {moment!r}")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def checkpoint_body(tree_size: int, root_hash: bytes, issued_at: datetime, key_id: str) -> bytes:
@@ -126,13 +128,13 @@ class Checkpoint:
             raise ValueError(f"root_hash must be {HASH_SIZE} bytes, got {self.root_hash!r:.80}")
         if not isinstance(self.issued_at, datetime) or self.issued_at.utcoffset() is None:
             raise ValueError(f"issued_at must be a timezone-aware datetime, got {self.issued_at!r}")
-        if self.issued_at.microsecond:
-            raise ValueError("issued_at must be whole seconds; the signed text has no fractions")
         if not isinstance(self.key_id, str) or not _KEY_ID.fullmatch(self.key_id):
             raise ValueError(f"key_id must be 16 lowercase hex characters, got {self.key_id!r}")
         if not isinstance(self.signature, bytes):
             raise TypeError("signature must be bytes")
         object.__setattr__(self, "issued_at", self.issued_at.astimezone(UTC))
+        if self.issued_at.microsecond:
+            raise ValueError("issued_at must be whole seconds; the signed text has no fractions")
 
     def body(self) -> bytes:
         """Return the signed message for this checkpoint."""

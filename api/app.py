@@ -1,0 +1,65 @@
+"""The FastAPI application: one ledger per worker process, built in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api import problems
+from api.keys import KeyStore
+from api.logs import configure_logging
+from api.middleware import EdgeMiddleware
+from api.routes import admin, commands, health, queries
+from ledger.application import Ledger
+from ledger.settings import Settings
+
+MAX_BODY = 64 * 1024
+DESCRIPTION = """An event-sourced, tamper-evident record of who recommended, who decided and
+who executed each change to a client's marketing campaigns.
+
+Authenticate with `Authorization: Bearer <API key>`. Every POST accepts an
+`Idempotency-Key`; retries with the same key and body replay the first response.
+Errors are RFC 9457 `application/problem+json` documents with a stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_format)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ledger = Ledger(settings)
+        keys = KeyStore(settings)
+        app.state.ledger = ledger
+        app.state.keys = keys
+        app.state.authenticators = [keys]  # an OIDC/JWT verifier can be appended here
+        try:
+            yield
+        finally:
+            keys.close()
+            ledger.close()
+
+    app = FastAPI(
+        title="Campaign Decision Ledger",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[{"name": "commands"}, {"name": "queries"}, {"name": "admin"},
+                      {"name": "operations"}],
+    )
+    problems.install(app)
+    app.include_router(commands.router, tags=["commands"])
+    app.include_router(queries.router, tags=["queries"])
+    app.include_router(admin.router)
+    app.include_router(health.router)
+    app.add_middleware(EdgeMiddleware, max_body=MAX_BODY)
+    origins: Any = settings.cors_origins
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins.split(","),
+                           allow_methods=["GET", "POST"], allow_headers=["*"])
+    return app

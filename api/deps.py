@@ -1,0 +1,79 @@
+"""Dependencies every route shares: the ledger, the acting identity, request headers."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.keys import KeyStore
+from api.problems import ApiError
+from ledger.application import Ledger
+from ledger.identity import Actor
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{1,255}$")
+BEARER = {"WWW-Authenticate": 'Bearer realm="ledger"'}
+
+
+def get_ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+def get_keys(request: Request) -> KeyStore:
+    keys: KeyStore = request.app.state.keys
+    return keys
+
+
+def unauthorized(detail: str) -> ApiError:
+    return ApiError(401, "unauthorized", "Unauthorized", detail, BEARER)
+
+
+def get_actor(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
+) -> Actor:
+    """The authenticated actor; every authenticator configured is tried in turn."""
+    if not authorization:
+        raise unauthorized("an Authorization: Bearer <API key> header is required")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("the Authorization header must be 'Bearer <API key>'")
+    for authenticator in request.app.state.authenticators:
+        actor = authenticator.authenticate(token.strip())
+        if actor is not None:
+            request.state.actor_id = str(actor.actor_id)
+            return actor
+    raise unauthorized("the API key is unknown or revoked")
+
+
+def idempotency_key(
+    key: Annotated[str | None, Header(alias="Idempotency-Key", description=(
+        "Retries with the same key and body replay the first response; at most 255 of "
+        "A-Z a-z 0-9 . _ : -"))] = None,
+) -> str | None:
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise ApiError(400, "malformed_idempotency_key", "Malformed Idempotency-Key",
+                       "the Idempotency-Key must be 1-255 characters of A-Z a-z 0-9 . _ : -")
+    return key
+
+
+def expected_version(
+    if_match: Annotated[str | None, Header(alias="If-Match", description=(
+        'The ETag of the aggregate this command expects, e.g. "3"'))] = None,
+) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or int(value) < 1:
+        raise ApiError(400, "malformed_if_match", "Malformed If-Match",
+                       'If-Match must be an ETag returned by this API, e.g. "3"')
+    return int(value)
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+ActorDep = Annotated[Actor, Depends(get_actor)]
+KeysDep = Annotated[KeyStore, Depends(get_keys)]
+IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]
+ExpectedVersionDep = Annotated[int | None, Depends(expected_version)]

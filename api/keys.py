@@ -1,0 +1,161 @@
+"""API keys: one or more per actor, stored only as a SHA-256 hash, shown once.
+
+A key reads ``cdl_<key id>_<secret>``. The key id finds the row; the secret's hash is
+compared in constant time. Keys live in the ``api_keys`` table of the ledger's database,
+beside (not inside) the event store: they are credentials, not evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from ledger.identity import Actor
+from ledger.settings import Settings
+from ledger.store import backend, eventsourcing_env, sqlite_path
+
+KEY_PATTERN = re.compile(r"^cdl_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: str
+    actor_id: UUID
+    operator: bool
+    label: str
+    token: str  # shown once
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    key_id: str
+    actor_id: UUID
+    operator: bool
+    label: str
+    created_at: str
+    revoked_at: str | None
+
+
+class KeyStore:
+    """API keys in SQLite or PostgreSQL, whichever holds the events."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.kind = backend(settings)
+        self._lock = threading.Lock()
+        self._memory: dict[str, tuple[Any, ...]] = {}
+        if self.kind == "sqlite":
+            self._path = str(sqlite_path(settings))
+        elif self.kind == "postgres":
+            from psycopg_pool import ConnectionPool
+
+            env = eventsourcing_env(settings)
+            schema = env["POSTGRES_SCHEMA"] or "public"
+            self._table = f'"{schema}".api_keys'
+            conninfo = (f"dbname={env['POSTGRES_DBNAME']} host={env['POSTGRES_HOST']} "
+                        f"port={env['POSTGRES_PORT']} user={env['POSTGRES_USER']} "
+                        f"connect_timeout={settings.pg_connect_timeout}")
+            if env["POSTGRES_PASSWORD"]:
+                conninfo += f" password={env['POSTGRES_PASSWORD']}"
+            self._pool = ConnectionPool(conninfo, min_size=1, max_size=4, open=True,
+                                        timeout=settings.pg_connect_timeout,
+                                        kwargs={"autocommit": True})
+        self._create()
+
+    def close(self) -> None:
+        if self.kind == "postgres":
+            self._pool.close()
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        if self.kind == "sqlite":
+            conn = sqlite3.connect(self._path, timeout=10, isolation_level=None)
+            try:
+                yield conn.cursor()
+            finally:
+                conn.close()
+        else:
+            with self._pool.connection() as conn, conn.cursor() as cur:
+                yield cur
+
+    def _sql(self, sql: str) -> str:
+        if self.kind == "postgres":
+            return sql.replace("?", "%s").replace("api_keys", self._table)
+        return sql
+
+    def _create(self) -> None:
+        if self.kind == "memory":
+            return
+        with self._cursor() as cur:
+            cur.execute(self._sql(
+                "CREATE TABLE IF NOT EXISTS api_keys (key_id TEXT PRIMARY KEY, "
+                "actor_id TEXT NOT NULL, operator INTEGER NOT NULL, secret_hash TEXT NOT NULL, "
+                "label TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)"))
+
+    def issue(self, actor_id: UUID, *, operator: bool = False, label: str = "") -> IssuedKey:
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        row = (key_id, str(actor_id), int(operator), _hash(secret), label,
+               datetime.now(UTC).isoformat(), None)
+        if self.kind == "memory":
+            with self._lock:
+                self._memory[key_id] = row
+        else:
+            with self._cursor() as cur:
+                cur.execute(self._sql("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)"), row)
+        return IssuedKey(key_id, actor_id, operator, label, f"cdl_{key_id}_{secret}")
+
+    def _row(self, key_id: str) -> tuple[Any, ...] | None:
+        if self.kind == "memory":
+            return self._memory.get(key_id)
+        with self._cursor() as cur:
+            cur.execute(self._sql("SELECT * FROM api_keys WHERE key_id = ?"), (key_id,))
+            row = cur.fetchone()
+            return tuple(row) if row else None
+
+    def authenticate(self, token: str) -> Actor | None:
+        """The actor a valid, unrevoked key belongs to; None for anything else."""
+        match = KEY_PATTERN.match(token)
+        if match is None:
+            return None
+        key_id, secret = match.groups()
+        row = self._row(key_id)
+        if row is None or row[6] is not None:
+            return None
+        if not hmac.compare_digest(row[3], _hash(secret)):
+            return None
+        return Actor(UUID(row[1]), operator=bool(row[2]))
+
+    def revoke(self, key_id: str) -> bool:
+        now = datetime.now(UTC).isoformat()
+        if self.kind == "memory":
+            with self._lock:
+                row = self._memory.get(key_id)
+                if row is None or row[6] is not None:
+                    return False
+                self._memory[key_id] = (*row[:6], now)
+                return True
+        with self._cursor() as cur:
+            cur.execute(self._sql(
+                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"),
+                (now, key_id))
+            return bool(cur.rowcount)
+
+    def info(self, key_id: str) -> KeyInfo | None:
+        row = self._row(key_id)
+        if row is None:
+            return None
+        return KeyInfo(row[0], UUID(row[1]), bool(row[2]), row[4], row[5], row[6])

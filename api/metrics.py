@@ -1,0 +1,33 @@
+"""Prometheus metrics: requests and latency by route and status, commands by type and
+outcome, projection lag (set by the projection runner when it runs in this process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter("ledger_http_requests_total", "HTTP requests",
+                   ["method", "route", "status"], registry=REGISTRY)
+LATENCY = Histogram("ledger_http_request_duration_seconds", "HTTP request latency",
+                    ["method", "route"], registry=REGISTRY,
+                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+COMMANDS = Counter("ledger_commands_total", "Commands by type and outcome",
+                   ["command", "outcome"], registry=REGISTRY)
+PROJECTION_LAG = Gauge("ledger_projection_lag_events",
+                       "Events in the log not yet applied by a projection",
+                       ["projection"], registry=REGISTRY)
+PROJECTION_POSITION = Gauge("ledger_projection_position", "Last position applied",
+                            ["projection"], registry=REGISTRY)
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(seconds)
+
+
+def observe_command(command: str, outcome: str) -> None:
+    COMMANDS.labels(command, outcome).inc()
+
+
+def render() -> bytes:
+    return generate_latest(REGISTRY)

@@ -1,0 +1,80 @@
+"""Input and output schemas of the HTTP API.
+
+Request bodies are derived from the ledger's commands, minus what the path, the headers and
+the server decide (ids in the path, the expected version from If-Match); an unknown field,
+including any attempt to set the actor, role, organization, time, version or position, is
+refused with 422. The strict command is then built from the body and the path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ledger import commands as c
+
+SERVER_FIELDS = ("expected_version",)
+
+
+def body_of(command: type[c.Command], *path_fields: str) -> type[BaseModel]:
+    """The request body model of ``command``: its fields less path and server fields."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, info)
+        for name, info in command.model_fields.items()
+        if name not in path_fields and name not in SERVER_FIELDS
+    }
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        f"{command.__name__}Body",
+        __config__=ConfigDict(extra="forbid", frozen=True),
+        __doc__=command.__doc__ or f"The body of {command.__name__}.",
+        **fields,
+    )
+    return model
+
+
+def build(command: type[c.Command], body: BaseModel | None, **server: Any) -> c.Command:
+    """The strict command from the validated body and what the path and headers say."""
+    data = body.model_dump() if body is not None else {}
+    return command.model_validate({**data, **server})
+
+
+class EventRefOut(BaseModel):
+    event_id: str
+    aggregate_id: str
+    version: int
+    type: str
+    position: int
+
+
+class CommandAccepted(BaseModel):
+    """What an accepted command changed and where it sits in the log."""
+
+    command: str
+    aggregate_type: str
+    aggregate_id: str
+    resource_id: str = Field(description="The resource created or changed")
+    version: int = Field(description="The aggregate's version after the command (its ETag)")
+    position: int = Field(description="Log position; pass it as ?after= to read your writes")
+    created: bool
+    events: list[EventRefOut]
+
+
+class IssuedKeyOut(BaseModel):
+    key_id: str
+    actor_id: str
+    operator: bool
+    label: str
+    api_key: str = Field(description="Shown once; only its hash is stored")
+
+
+class CreateKeyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    actor_id: str = Field(pattern=r"^[0-9a-fA-F-]{32,36}$")
+    operator: bool = False
+    label: str = Field(default="", max_length=200)
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None

@@ -1,0 +1,61 @@
+"""The one error tree of the read side.
+
+    ProjectionError
+    ├── PositionNotAdvanced   a batch starts at or before the recorded position, or the
+    │                         tracking row moved under it: refused, rolled back, no row changed
+    ├── LeaseNotHeld          another runner holds (or took over) the projection's lease
+    ├── GenerationChanged     the active generation switched during a batch: retry
+    ├── RebuildInProgress     another rebuild of the projection is running
+    ├── ProjectionNotReady    the projection's tables do not exist yet (the API answers 503)
+    ├── UnknownProjection     no projection has this name
+    └── InvalidQuery          a filter or cursor that makes no sense (the API answers 422)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ProjectionError(Exception):
+    """Base of every error the read side raises on purpose."""
+
+    code = "projection_error"
+
+    def __init__(self, detail: str, **context: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.context = context
+
+    def __str__(self) -> str:
+        if not self.context:
+            return self.detail
+        ctx = ", ".join(f"{k}={v}" for k, v in sorted(self.context.items()))
+        return f"{self.detail} ({ctx})"
+
+
+class PositionNotAdvanced(ProjectionError):
+    code = "position_not_advanced"
+
+
+class LeaseNotHeld(ProjectionError):
+    code = "lease_not_held"
+
+
+class GenerationChanged(ProjectionError):
+    code = "generation_changed"
+
+
+class RebuildInProgress(ProjectionError):
+    code = "rebuild_in_progress"
+
+
+class ProjectionNotReady(ProjectionError):
+    code = "projection_not_ready"
+
+
+class UnknownProjection(ProjectionError):
+    code = "unknown_projection"
+
+
+class InvalidQuery(ProjectionError):
+    code = "invalid_query"
