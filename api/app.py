@@ -49,8 +49,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        openapi_tags=[{"name": "commands"}, {"name": "queries"}, {"name": "admin"},
-                      {"name": "operations"}],
+        openapi_tags=[
+            {"name": "commands"},
+            {"name": "queries"},
+            {"name": "admin"},
+            {"name": "operations"},
+        ],
     )
     problems.install(app)
     app.include_router(commands.router, tags=["commands"])
@@ -60,6 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(EdgeMiddleware, max_body=MAX_BODY)
     origins: Any = settings.cors_origins
     if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=origins.split(","),
-                           allow_methods=["GET", "POST"], allow_headers=["*"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins.split(","),
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
     return app

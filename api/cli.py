@@ -28,8 +28,9 @@ from ledger.settings import Settings
 from ledger.store import describe
 from ledger.values import Channel, Role
 
-app = typer.Typer(help="Campaign Decision Ledger", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Campaign Decision Ledger", no_args_is_help=True, pretty_exceptions_enable=False
+)
 orgs = typer.Typer(help="Organizations", no_args_is_help=True)
 roles = typer.Typer(help="Memberships (roles) in an organization", no_args_is_help=True)
 engagements = typer.Typer(help="Engagements of agencies", no_args_is_help=True)
@@ -78,8 +79,9 @@ def _store_is_empty(settings: Settings) -> bool:
 
 
 @app.command()
-def demo(as_json: Annotated[bool, typer.Option("--json", help="Print ids and keys as JSON")]
-         = False) -> None:
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Print ids and keys as JSON")] = False,
+) -> None:
     """Seed a realistic demo dataset into the configured store and issue demo API keys."""
     settings = Settings()
     configure_logging("json" if as_json else settings.log_format, level=30)
@@ -98,8 +100,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
-    with_demo: Annotated[bool, typer.Option("--demo", help="Seed demo data into an empty store "
-                                            "first (keys saved to .ledger/demo.json)")] = False,
+    with_demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Seed demo data into an empty store first (keys saved to .ledger/demo.json)",
+        ),
+    ] = False,
 ) -> None:
     """Start the HTTP API (uvicorn) on the configured store."""
     import uvicorn
@@ -112,13 +119,23 @@ def serve(
     elif with_demo:
         typer.echo(f"Store not empty; demo keys (if seeded here) are in {DEMO_FILE}", err=True)
     typer.echo(f"Serving {describe(settings)} on http://{host}:{port} (docs at /docs)", err=True)
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @orgs.command("create")
-def org_create(name: str, currency: Annotated[str, typer.Option()] = "EUR",
-               approval_limit: Annotated[str, typer.Option()] = "1000") -> None:
+def org_create(
+    name: str,
+    currency: Annotated[str, typer.Option()] = "EUR",
+    approval_limit: Annotated[str, typer.Option()] = "1000",
+) -> None:
     """Create an organization (as the platform operator)."""
     try:
         limit = Decimal(approval_limit)
@@ -135,11 +152,15 @@ def role_grant(organization: UUID, actor: UUID, role: Role) -> None:
 
 
 @roles.command("revoke")
-def role_revoke(organization: UUID, actor: UUID, role: Role,
-                reason: Annotated[str, typer.Option()]) -> None:
+def role_revoke(
+    organization: UUID, actor: UUID, role: Role, reason: Annotated[str, typer.Option()]
+) -> None:
     """Revoke ROLE in ORGANIZATION from ACTOR."""
-    run(c.RevokeMembership(organization_id=organization, member_id=actor, member_role=role,
-                           reason=reason))
+    run(
+        c.RevokeMembership(
+            organization_id=organization, member_id=actor, member_role=role, reason=reason
+        )
+    )
 
 
 @engagements.command("start")
@@ -152,30 +173,49 @@ def engagement_start(
 ) -> None:
     """Start an engagement of AGENCY's consultants in ORGANIZATION."""
     now = datetime.now(UTC)
-    run(c.StartEngagement(organization_id=organization, agency_id=agency,
-                          consultant_ids=tuple(consultant), channels=tuple(channel),
-                          starts_at=now, ends_at=now + timedelta(days=days)))
+    run(
+        c.StartEngagement(
+            organization_id=organization,
+            agency_id=agency,
+            consultant_ids=tuple(consultant),
+            channels=tuple(channel),
+            starts_at=now,
+            ends_at=now + timedelta(days=days),
+        )
+    )
 
 
 @engagements.command("end")
-def engagement_end(organization: UUID, engagement: UUID,
-                   reason: Annotated[str, typer.Option()]) -> None:
+def engagement_end(
+    organization: UUID, engagement: UUID, reason: Annotated[str, typer.Option()]
+) -> None:
     """End an engagement."""
     run(c.EndEngagement(organization_id=organization, engagement_id=engagement, reason=reason))
 
 
 @keys_app.command("create")
-def key_create(actor: Annotated[UUID | None, typer.Argument(help="Actor id (new if omitted)")]
-               = None, is_operator: Annotated[bool, typer.Option("--operator")] = False,
-               label: Annotated[str, typer.Option()] = "") -> None:
+def key_create(
+    actor: Annotated[UUID | None, typer.Argument(help="Actor id (new if omitted)")] = None,
+    is_operator: Annotated[bool, typer.Option("--operator")] = False,
+    label: Annotated[str, typer.Option()] = "",
+) -> None:
     """Issue an API key; it is printed once and only its hash is stored."""
     store = KeyStore(Settings())
     try:
         issued = store.issue(actor or uuid4(), operator=is_operator, label=label)
     finally:
         store.close()
-    typer.echo(json.dumps({"key_id": issued.key_id, "actor_id": str(issued.actor_id),
-                           "operator": issued.operator, "api_key": issued.token}, indent=2))
+    typer.echo(
+        json.dumps(
+            {
+                "key_id": issued.key_id,
+                "actor_id": str(issued.actor_id),
+                "operator": issued.operator,
+                "api_key": issued.token,
+            },
+            indent=2,
+        )
+    )
 
 
 @keys_app.command("revoke")

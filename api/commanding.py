@@ -29,12 +29,17 @@ COMMAND_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {**PROBLEM, "description": "Missing, malformed, unknown or revoked API key"},
     403: {**PROBLEM, "description": "The actor lacks the decision right; the code names the rule"},
     404: {**PROBLEM, "description": "No such resource, or not visible to this actor"},
-    409: {**PROBLEM, "description": "Rule violation, version or revision conflict, or the "
-          "same Idempotency-Key still in flight"},
+    409: {
+        **PROBLEM,
+        "description": "Rule violation, version or revision conflict, or the "
+        "same Idempotency-Key still in flight",
+    },
     413: {**PROBLEM, "description": "Body over the documented limit"},
     415: {**PROBLEM, "description": "Body is not application/json"},
-    422: {**PROBLEM, "description": "Invalid input, or an Idempotency-Key reused with "
-          "another body"},
+    422: {
+        **PROBLEM,
+        "description": "Invalid input, or an Idempotency-Key reused with another body",
+    },
     500: {**PROBLEM, "description": "Unexpected error; quote the request id"},
     503: {**PROBLEM, "description": "Event store unreachable; retry after Retry-After"},
 }
@@ -50,12 +55,14 @@ def respond(result: CommandResult, location: str | None) -> JSONResponse:
     return JSONResponse(result.as_dict(), status_code=status, headers=headers)
 
 
-def execute(request: Request, ledger: Any, actor: Any, command: c.Command,
-            key: str | None) -> CommandResult:
+def execute(
+    request: Request, ledger: Any, actor: Any, command: c.Command, key: str | None
+) -> CommandResult:
     name = type(command).__name__
     try:
         result: CommandResult = ledger.execute(
-            command, actor, correlation_id=request.state.request_id, idempotency_key=key)
+            command, actor, correlation_id=request.state.request_id, idempotency_key=key
+        )
     except LedgerError as e:
         metrics.observe_command(name, e.code)
         raise
@@ -79,9 +86,14 @@ def add_command(
     if example is not None:
         body_model.model_config["json_schema_extra"] = {"examples": [example]}
 
-    def endpoint(request: Request, ledger: LedgerDep, actor: ActorDep,
-                 key: IdempotencyKeyDep, expected: ExpectedVersionDep,
-                 **kwargs: Any) -> JSONResponse:
+    def endpoint(
+        request: Request,
+        ledger: LedgerDep,
+        actor: ActorDep,
+        key: IdempotencyKeyDep,
+        expected: ExpectedVersionDep,
+        **kwargs: Any,
+    ) -> JSONResponse:
         body = kwargs.pop("body", None)
         server = {**kwargs}
         if expected is not None:
@@ -91,20 +103,36 @@ def add_command(
 
     params = list(inspect.signature(endpoint).parameters.values())[:-1]
     for name in path_fields:
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
-                                        annotation=Annotated[UUID, Path()]))
+        params.append(
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[UUID, Path()]
+            )
+        )
     if has_body:
-        params.append(inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY,
-                                        annotation=Annotated[body_model, Body()]))
+        params.append(
+            inspect.Parameter(
+                "body", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[body_model, Body()]
+            )
+        )
     endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     endpoint.__name__ = command.__name__
     status = 201 if command.creates else 200
     router.add_api_route(
-        path, endpoint, methods=["POST"], summary=summary, status_code=status,
-        response_model=CommandAccepted, operation_id=_snake(command.__name__),
+        path,
+        endpoint,
+        methods=["POST"],
+        summary=summary,
+        status_code=status,
+        response_model=CommandAccepted,
+        operation_id=_snake(command.__name__),
         description=(command.__doc__ or summary).strip(),
-        responses={status: {"description": "Accepted; ETag is the new version",
-                            "headers": _headers(location is not None)}, **COMMAND_ERRORS},
+        responses={
+            status: {
+                "description": "Accepted; ETag is the new version",
+                "headers": _headers(location is not None),
+            },
+            **COMMAND_ERRORS,
+        },
     )
 
 

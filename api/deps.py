@@ -41,7 +41,7 @@ def get_actor(
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized("the Authorization header must be 'Bearer <API key>'")
     for authenticator in request.app.state.authenticators:
-        actor = authenticator.authenticate(token.strip())
+        actor: Actor | None = authenticator.authenticate(token.strip())
         if actor is not None:
             request.state.actor_id = str(actor.actor_id)
             return actor
@@ -49,26 +49,46 @@ def get_actor(
 
 
 def idempotency_key(
-    key: Annotated[str | None, Header(alias="Idempotency-Key", description=(
-        "Retries with the same key and body replay the first response; at most 255 of "
-        "A-Z a-z 0-9 . _ : -"))] = None,
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description=(
+                "Retries with the same key and body replay the first response; at most 255 of "
+                "A-Z a-z 0-9 . _ : -"
+            ),
+        ),
+    ] = None,
 ) -> str | None:
     if key is not None and not IDEMPOTENCY_KEY.match(key):
-        raise ApiError(400, "malformed_idempotency_key", "Malformed Idempotency-Key",
-                       "the Idempotency-Key must be 1-255 characters of A-Z a-z 0-9 . _ : -")
+        raise ApiError(
+            400,
+            "malformed_idempotency_key",
+            "Malformed Idempotency-Key",
+            "the Idempotency-Key must be 1-255 characters of A-Z a-z 0-9 . _ : -",
+        )
     return key
 
 
 def expected_version(
-    if_match: Annotated[str | None, Header(alias="If-Match", description=(
-        'The ETag of the aggregate this command expects, e.g. "3"'))] = None,
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description=('The ETag of the aggregate this command expects, e.g. "3"'),
+        ),
+    ] = None,
 ) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     value = if_match.strip().removeprefix("W/").strip('"')
     if not value.isdigit() or int(value) < 1:
-        raise ApiError(400, "malformed_if_match", "Malformed If-Match",
-                       'If-Match must be an ETag returned by this API, e.g. "3"')
+        raise ApiError(
+            400,
+            "malformed_if_match",
+            "Malformed If-Match",
+            'If-Match must be an ETag returned by this API, e.g. "3"',
+        )
     return int(value)
 
 

@@ -65,14 +65,21 @@ class KeyStore:
             env = eventsourcing_env(settings)
             schema = env["POSTGRES_SCHEMA"] or "public"
             self._table = f'"{schema}".api_keys'
-            conninfo = (f"dbname={env['POSTGRES_DBNAME']} host={env['POSTGRES_HOST']} "
-                        f"port={env['POSTGRES_PORT']} user={env['POSTGRES_USER']} "
-                        f"connect_timeout={settings.pg_connect_timeout}")
+            conninfo = (
+                f"dbname={env['POSTGRES_DBNAME']} host={env['POSTGRES_HOST']} "
+                f"port={env['POSTGRES_PORT']} user={env['POSTGRES_USER']} "
+                f"connect_timeout={settings.pg_connect_timeout}"
+            )
             if env["POSTGRES_PASSWORD"]:
                 conninfo += f" password={env['POSTGRES_PASSWORD']}"
-            self._pool = ConnectionPool(conninfo, min_size=1, max_size=4, open=True,
-                                        timeout=settings.pg_connect_timeout,
-                                        kwargs={"autocommit": True})
+            self._pool = ConnectionPool(
+                conninfo,
+                min_size=1,
+                max_size=4,
+                open=True,
+                timeout=settings.pg_connect_timeout,
+                kwargs={"autocommit": True},
+            )
         self._create()
 
     def close(self) -> None:
@@ -82,11 +89,11 @@ class KeyStore:
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
         if self.kind == "sqlite":
-            conn = sqlite3.connect(self._path, timeout=10, isolation_level=None)
+            lite = sqlite3.connect(self._path, timeout=10, isolation_level=None)
             try:
-                yield conn.cursor()
+                yield lite.cursor()
             finally:
-                conn.close()
+                lite.close()
         else:
             with self._pool.connection() as conn, conn.cursor() as cur:
                 yield cur
@@ -100,16 +107,26 @@ class KeyStore:
         if self.kind == "memory":
             return
         with self._cursor() as cur:
-            cur.execute(self._sql(
-                "CREATE TABLE IF NOT EXISTS api_keys (key_id TEXT PRIMARY KEY, "
-                "actor_id TEXT NOT NULL, operator INTEGER NOT NULL, secret_hash TEXT NOT NULL, "
-                "label TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)"))
+            cur.execute(
+                self._sql(
+                    "CREATE TABLE IF NOT EXISTS api_keys (key_id TEXT PRIMARY KEY, "
+                    "actor_id TEXT NOT NULL, operator INTEGER NOT NULL, secret_hash TEXT NOT NULL, "
+                    "label TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)"
+                )
+            )
 
     def issue(self, actor_id: UUID, *, operator: bool = False, label: str = "") -> IssuedKey:
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
-        row = (key_id, str(actor_id), int(operator), _hash(secret), label,
-               datetime.now(UTC).isoformat(), None)
+        row = (
+            key_id,
+            str(actor_id),
+            int(operator),
+            _hash(secret),
+            label,
+            datetime.now(UTC).isoformat(),
+            None,
+        )
         if self.kind == "memory":
             with self._lock:
                 self._memory[key_id] = row
@@ -149,9 +166,12 @@ class KeyStore:
                 self._memory[key_id] = (*row[:6], now)
                 return True
         with self._cursor() as cur:
-            cur.execute(self._sql(
-                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"),
-                (now, key_id))
+            cur.execute(
+                self._sql(
+                    "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"
+                ),
+                (now, key_id),
+            )
             return bool(cur.rowcount)
 
     def info(self, key_id: str) -> KeyInfo | None:

@@ -6,18 +6,31 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 REGISTRY = CollectorRegistry()
-REQUESTS = Counter("ledger_http_requests_total", "HTTP requests",
-                   ["method", "route", "status"], registry=REGISTRY)
-LATENCY = Histogram("ledger_http_request_duration_seconds", "HTTP request latency",
-                    ["method", "route"], registry=REGISTRY,
-                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
-COMMANDS = Counter("ledger_commands_total", "Commands by type and outcome",
-                   ["command", "outcome"], registry=REGISTRY)
-PROJECTION_LAG = Gauge("ledger_projection_lag_events",
-                       "Events in the log not yet applied by a projection",
-                       ["projection"], registry=REGISTRY)
-PROJECTION_POSITION = Gauge("ledger_projection_position", "Last position applied",
-                            ["projection"], registry=REGISTRY)
+REQUESTS = Counter(
+    "ledger_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=REGISTRY
+)
+LATENCY = Histogram(
+    "ledger_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    registry=REGISTRY,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+COMMANDS = Counter(
+    "ledger_commands_total",
+    "Commands by type and outcome",
+    ["command", "outcome"],
+    registry=REGISTRY,
+)
+PROJECTION_LAG = Gauge(
+    "ledger_projection_lag_events",
+    "Events in the log not yet applied by a projection",
+    ["projection"],
+    registry=REGISTRY,
+)
+PROJECTION_POSITION = Gauge(
+    "ledger_projection_position", "Last position applied", ["projection"], registry=REGISTRY
+)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

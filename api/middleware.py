@@ -18,16 +18,25 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 log = structlog.get_logger("api.request")
 
 
-def _problem(status: int, code: str, title: str, detail: str, request_id: str,
-             path: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    body = json.dumps({
-        "type": f"https://campaign-decision-ledger.dev/problems/{code}", "title": title,
-        "status": status, "detail": detail, "code": code, "instance": path,
-        "request_id": request_id,
-    }).encode()
-    headers = [(b"content-type", b"application/problem+json"),
-               (b"content-length", str(len(body)).encode()),
-               (b"x-request-id", request_id.encode())]
+def _problem(
+    status: int, code: str, title: str, detail: str, request_id: str, path: str
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    body = json.dumps(
+        {
+            "type": f"https://campaign-decision-ledger.dev/problems/{code}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "code": code,
+            "instance": path,
+            "request_id": request_id,
+        }
+    ).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+    ]
     return body, headers
 
 
@@ -44,8 +53,7 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope["headers"]}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-request-id", "")
         request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
@@ -64,15 +72,23 @@ class EdgeMiddleware:
         if method in ("POST", "PUT", "PATCH"):
             length = headers.get("content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body:
-                await reply(413, "payload_too_large", "Payload too large",
-                            f"the body exceeds the limit of {self.max_body} bytes")
+                await reply(
+                    413,
+                    "payload_too_large",
+                    "Payload too large",
+                    f"the body exceeds the limit of {self.max_body} bytes",
+                )
                 self._done(scope, method, status_holder, started)
                 return
             ctype = headers.get("content-type", "").split(";")[0].strip().lower()
             has_body = (length not in (None, "0")) or "transfer-encoding" in headers
             if has_body and ctype != "application/json":
-                await reply(415, "unsupported_media_type", "Unsupported media type",
-                            "send the body as application/json")
+                await reply(
+                    415,
+                    "unsupported_media_type",
+                    "Unsupported media type",
+                    "send the body as application/json",
+                )
                 self._done(scope, method, status_holder, started)
                 return
 
@@ -90,15 +106,21 @@ class EdgeMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                message["headers"] = [*message.get("headers", []),
-                                      (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
             await send(message)
 
         try:
             await self.app(scope, limited_receive, send_wrapper)
         except BodyTooLarge:
-            await reply(413, "payload_too_large", "Payload too large",
-                        f"the body exceeds the limit of {self.max_body} bytes")
+            await reply(
+                413,
+                "payload_too_large",
+                "Payload too large",
+                f"the body exceeds the limit of {self.max_body} bytes",
+            )
         finally:
             self._done(scope, method, status_holder, started)
 
@@ -108,6 +130,12 @@ class EdgeMiddleware:
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         metrics.observe_request(method, template, status["status"], elapsed)
-        log.info("request", method=method, route=template, path=scope["path"],
-                 status=status["status"], duration_ms=round(elapsed * 1000, 2),
-                 actor_id=scope.get("state", {}).get("actor_id"))
+        log.info(
+            "request",
+            method=method,
+            route=template,
+            path=scope["path"],
+            status=status["status"],
+            duration_ms=round(elapsed * 1000, 2),
+            actor_id=scope.get("state", {}).get("actor_id"),
+        )

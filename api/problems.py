@@ -11,9 +11,8 @@ from typing import Any
 
 import psycopg
 import psycopg_pool
-from eventsourcing import persistence as es_persistence
-
 import structlog
+from eventsourcing import persistence as es_persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -62,24 +61,39 @@ class Problem(BaseModel):
 class ApiError(Exception):
     """An error raised by the edge itself (authentication, headers, media types)."""
 
-    def __init__(self, status: int, code: str, title: str, detail: str,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.status, self.code, self.title, self.detail = status, code, title, detail
         self.headers = headers or {}
 
 
-def problem(request: Request, status: int, code: str, title: str, detail: str,
-            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    request: Request,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body = Problem(
         type=f"https://campaign-decision-ledger.dev/problems/{code}",
-        title=title, status=status, detail=detail, code=code,
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
         instance=request.url.path,
         request_id=getattr(request.state, "request_id", None),
         **extra,
     )
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
-                        media_type=MEDIA_TYPE, headers=headers)
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
 
 
 def status_of(error: e.LedgerError) -> int:
@@ -99,8 +113,9 @@ def install(app: FastAPI) -> None:
         status = status_of(exc)
         headers = {"Retry-After": "1"} if status == 503 else None
         context = {k: _jsonable(v) for k, v in exc.context.items()}
-        return problem(request, status, exc.code, exc.title, exc.detail, headers,
-                       context=context or None)
+        return problem(
+            request, status, exc.code, exc.title, exc.detail, headers, context=context or None
+        )
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -110,31 +125,65 @@ def install(app: FastAPI) -> None:
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [_clean(err) for err in exc.errors()]
         if any(err.get("type") == "json_invalid" for err in errors):
-            return problem(request, 400, "malformed_json", "Malformed JSON",
-                           "the request body is not valid JSON", errors=errors)
+            return problem(
+                request,
+                400,
+                "malformed_json",
+                "Malformed JSON",
+                "the request body is not valid JSON",
+                errors=errors,
+            )
         floats = [err for err in errors if "never a float" in str(err.get("msg", ""))]
         code = "float_money_refused" if floats else "invalid_request"
-        return problem(request, 422, code, "Invalid request",
-                       "the request does not match the documented schema", errors=errors)
+        return problem(
+            request,
+            422,
+            code,
+            "Invalid request",
+            "the request does not match the documented schema",
+            errors=errors,
+        )
 
     @app.exception_handler(ValidationError)
     async def invalid_command(request: Request, exc: ValidationError) -> JSONResponse:
         errors = [_clean(err) for err in exc.errors()]
-        return problem(request, 422, "invalid_command", "Invalid command",
-                       "the command is not valid", errors=errors)
+        return problem(
+            request,
+            422,
+            "invalid_command",
+            "Invalid command",
+            "the command is not valid",
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-                 415: "unsupported_media_type"}
+        codes = {
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+            415: "unsupported_media_type",
+        }
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
-        return problem(request, exc.status_code, code, str(exc.detail), str(exc.detail),
-                       dict(exc.headers or {}))
+        return problem(
+            request,
+            exc.status_code,
+            code,
+            str(exc.detail),
+            str(exc.detail),
+            dict(exc.headers or {}),
+        )
 
     async def unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("store unavailable", error=type(exc).__name__)
-        return problem(request, 503, "store_unavailable", "Event store unavailable",
-                       "the store cannot be reached; retry shortly", {"Retry-After": "1"})
+        return problem(
+            request,
+            503,
+            "store_unavailable",
+            "Event store unavailable",
+            "the store cannot be reached; retry shortly",
+            {"Retry-After": "1"},
+        )
 
     for cls in UNAVAILABLE:
         app.add_exception_handler(cls, unavailable)
@@ -142,12 +191,20 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
-        return problem(request, 500, "internal_error", "Internal error",
-                       "an unexpected error occurred; quote the request id when reporting it")
+        return problem(
+            request,
+            500,
+            "internal_error",
+            "Internal error",
+            "an unexpected error occurred; quote the request id when reporting it",
+        )
 
 
 def _clean(err: Any) -> dict[str, Any]:
     """A validation error without the raw input echo or internals."""
-    out = {"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", "")),
-           "type": str(err.get("type", ""))}
+    out = {
+        "loc": [str(p) for p in err.get("loc", ())],
+        "msg": str(err.get("msg", "")),
+        "type": str(err.get("type", "")),
+    }
     return out

@@ -24,7 +24,7 @@ def body_of(command: type[c.Command], *path_fields: str) -> type[BaseModel]:
         for name, info in command.model_fields.items()
         if name not in path_fields and name not in SERVER_FIELDS
     }
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(
         f"{command.__name__}Body",
         __config__=ConfigDict(extra="forbid", frozen=True),
         __doc__=command.__doc__ or f"The body of {command.__name__}.",

@@ -1,14 +1,14 @@
 """The one error tree of the read side.
 
-    ProjectionError
-    ├── PositionNotAdvanced   a batch starts at or before the recorded position, or the
-    │                         tracking row moved under it: refused, rolled back, no row changed
-    ├── LeaseNotHeld          another runner holds (or took over) the projection's lease
-    ├── GenerationChanged     the active generation switched during a batch: retry
-    ├── RebuildInProgress     another rebuild of the projection is running
-    ├── ProjectionNotReady    the projection's tables do not exist yet (the API answers 503)
-    ├── UnknownProjection     no projection has this name
-    └── InvalidQuery          a filter or cursor that makes no sense (the API answers 422)
+ProjectionError
+├── PositionNotAdvanced   a batch starts at or before the recorded position, or the
+│                         tracking row moved under it: refused, rolled back, no row changed
+├── LeaseNotHeld          another runner holds (or took over) the projection's lease
+├── GenerationChanged     the active generation switched during a batch: retry
+├── RebuildInProgress     another rebuild of the projection is running
+├── ProjectionNotReady    the projection's tables do not exist yet (the API answers 503)
+├── UnknownProjection     no projection has this name
+└── InvalidQuery          a filter or cursor that makes no sense (the API answers 422)
 """
 
 from __future__ import annotations

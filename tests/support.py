@@ -14,7 +14,7 @@ from ledger import commands as c
 from ledger.application import Ledger
 from ledger.identity import Actor
 from ledger.results import CommandResult
-from ledger.values import Role, Budget, BudgetPeriod, Channel, ProposedChange, RecommendationKind
+from ledger.values import Budget, BudgetPeriod, Channel, ProposedChange, RecommendationKind, Role
 
 
 class Clock:
@@ -59,53 +59,96 @@ class World:
         return self.ledger.execute(command, actor, **kw)
 
     def setup(self, approval_limit: str = "1000") -> World:
-        org = self.run(self.operator, c.CreateOrganization(
-            name="Client A", default_currency="EUR", approval_limit=Decimal(approval_limit)))
+        org = self.run(
+            self.operator,
+            c.CreateOrganization(
+                name="Client A", default_currency="EUR", approval_limit=Decimal(approval_limit)
+            ),
+        )
         self.org_id = org.aggregate_id
-        for actor, role in [(self.admin, "admin"), (self.manager, "manager"),
-                            (self.executive, "executive"), (self.auditor, "auditor"),
-                            (self.integration, "integration")]:
-            self.run(self.operator, c.GrantMembership(
-                organization_id=self.org_id, member_id=actor.actor_id, member_role=Role(role)))
+        for actor, role in [
+            (self.admin, "admin"),
+            (self.manager, "manager"),
+            (self.executive, "executive"),
+            (self.auditor, "auditor"),
+            (self.integration, "integration"),
+        ]:
+            self.run(
+                self.operator,
+                c.GrantMembership(
+                    organization_id=self.org_id, member_id=actor.actor_id, member_role=Role(role)
+                ),
+            )
         self.engagement_id = self.start_engagement()
         self.campaign_id = self.plan()
         return self
 
-    def start_engagement(self, channels: tuple[str, ...] = ("ppc", "seo", "social"),
-                         days: int = 90, **kw: Any) -> UUID:
+    def start_engagement(
+        self, channels: tuple[str, ...] = ("ppc", "seo", "social"), days: int = 90, **kw: Any
+    ) -> UUID:
         now = self.clock.now
-        result = self.run(self.admin, c.StartEngagement(
-            organization_id=self.org_id, agency_id=self.agency_id,
-            consultant_ids=(self.consultant.actor_id,),
-            channels=tuple(Channel(ch) for ch in channels),
-            starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=days), **kw))
+        result = self.run(
+            self.admin,
+            c.StartEngagement(
+                organization_id=self.org_id,
+                agency_id=self.agency_id,
+                consultant_ids=(self.consultant.actor_id,),
+                channels=tuple(Channel(ch) for ch in channels),
+                starts_at=now - timedelta(days=1),
+                ends_at=now + timedelta(days=days),
+                **kw,
+            ),
+        )
         assert result.resource_id is not None
         return result.resource_id
 
     def plan(self, channels: tuple[str, ...] = ("ppc", "social"), amount: str = "5000") -> UUID:
-        result = self.run(self.manager, c.PlanCampaign(
-            organization_id=self.org_id, name="Spring sale", objective="Grow online sales",
-            channels=tuple(Channel(ch) for ch in channels), budget=budget(amount)))
+        result = self.run(
+            self.manager,
+            c.PlanCampaign(
+                organization_id=self.org_id,
+                name="Spring sale",
+                objective="Grow online sales",
+                channels=tuple(Channel(ch) for ch in channels),
+                budget=budget(amount),
+            ),
+        )
         return result.aggregate_id
 
-    def recommend(self, kind: str = "adjust_budget", change: ProposedChange | None = None,
-                  campaign_id: UUID | None = None, days: int = 14,
-                  author: Actor | None = None) -> UUID:
+    def recommend(
+        self,
+        kind: str = "adjust_budget",
+        change: ProposedChange | None = None,
+        campaign_id: UUID | None = None,
+        days: int = 14,
+        author: Actor | None = None,
+    ) -> UUID:
         if change is None:
-            change = ProposedChange(budget=budget("5500")) if kind == "adjust_budget" else \
-                ProposedChange()
-        result = self.run(author or self.consultant, c.Recommend(
-            organization_id=self.org_id, engagement_id=self.engagement_id,
-            campaign_id=campaign_id or self.campaign_id, kind=RecommendationKind(kind),
-            change=change, rationale="CPA is falling on PPC", evidence=("report-2026-02",),
-            expected_impact="+12% conversions",
-            expires_at=self.clock.now + timedelta(days=days)))
+            change = (
+                ProposedChange(budget=budget("5500"))
+                if kind == "adjust_budget"
+                else ProposedChange()
+            )
+        result = self.run(
+            author or self.consultant,
+            c.Recommend(
+                organization_id=self.org_id,
+                engagement_id=self.engagement_id,
+                campaign_id=campaign_id or self.campaign_id,
+                kind=RecommendationKind(kind),
+                change=change,
+                rationale="CPA is falling on PPC",
+                evidence=("report-2026-02",),
+                expected_impact="+12% conversions",
+                expires_at=self.clock.now + timedelta(days=days),
+            ),
+        )
         return result.aggregate_id
 
-    def approve(self, rec_id: UUID, revision: int = 1, actor: Actor | None = None
-                ) -> CommandResult:
-        return self.run(actor or self.manager,
-                        c.Approve(recommendation_id=rec_id, revision=revision))
+    def approve(self, rec_id: UUID, revision: int = 1, actor: Actor | None = None) -> CommandResult:
+        return self.run(
+            actor or self.manager, c.Approve(recommendation_id=rec_id, revision=revision)
+        )
 
     def launch(self) -> CommandResult:
         return self.run(self.manager, c.LaunchCampaign(campaign_id=self.campaign_id))

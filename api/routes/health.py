@@ -19,15 +19,20 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The store is reachable (and durable, on PostgreSQL)",
-            responses={503: {"description": "Not ready"}})
+@router.get(
+    "/readyz",
+    summary="The store is reachable (and durable, on PostgreSQL)",
+    responses={503: {"description": "Not ready"}},
+)
 def readyz(request: Request) -> JSONResponse:
     ledger: Ledger = request.app.state.ledger
     checks: dict[str, Any] = check_store(ledger)
     ok = all(v is True for v in checks.values())
-    return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks},
-                        status_code=200 if ok else 503,
-                        headers=None if ok else {"Retry-After": "1"})
+    return JSONResponse(
+        {"status": "ready" if ok else "not ready", "checks": checks},
+        status_code=200 if ok else 503,
+        headers=None if ok else {"Retry-After": "1"},
+    )
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -23,9 +23,12 @@ from ledger.domain.recommendation import Recommendation
 from ledger.reads import Reader
 
 router = APIRouter(prefix="/v1")
-ERRORS = {k: v for k, v in COMMAND_ERRORS.items() if k in (400, 401, 404, 422, 500, 503)}
-AsOf = Annotated[datetime | None, Query(description="Read the state as of this time "
-                                                    "(ISO 8601 with a zone)")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    k: v for k, v in COMMAND_ERRORS.items() if k in (400, 401, 404, 422, 500, 503)
+}
+AsOf = Annotated[
+    datetime | None, Query(description="Read the state as of this time (ISO 8601 with a zone)")
+]
 Limit = Annotated[int, Query(description="Page size, clamped to 1..200")]
 Cursor = Annotated[str | None, Query(description="The next_cursor of the previous page")]
 MAX_PAGE = 200
@@ -49,8 +52,9 @@ def decode_cursor(cursor: str | None) -> int:
             raise ValueError(cursor)
         return int(value)
     except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "malformed_cursor", "Malformed cursor",
-                       "the cursor is not one this API returned") from None
+        raise ApiError(
+            400, "malformed_cursor", "Malformed cursor", "the cursor is not one this API returned"
+        ) from None
 
 
 def _aware(as_of: datetime | None) -> datetime | None:
@@ -63,40 +67,58 @@ def tagged(body: dict[str, Any], version: int) -> JSONResponse:
     return JSONResponse(body, headers={"ETag": f'"{version}"'})
 
 
-@router.get("/organizations/{organization_id}", responses=ERRORS,
-            summary="An organization, its settings, your roles and engagements")
-def get_organization(ledger: LedgerDep, actor: ActorDep,
-                     organization_id: Annotated[UUID, Path()]) -> JSONResponse:
+@router.get(
+    "/organizations/{organization_id}",
+    responses=ERRORS,
+    summary="An organization, its settings, your roles and engagements",
+)
+def get_organization(
+    ledger: LedgerDep, actor: ActorDep, organization_id: Annotated[UUID, Path()]
+) -> JSONResponse:
     org = Reader(ledger).organization(actor, organization_id)
     return tagged(views.organization(org, actor.actor_id), org.version)
 
 
 @router.get("/campaigns/{campaign_id}", responses=ERRORS, summary="A campaign, now or as of")
-def get_campaign(ledger: LedgerDep, actor: ActorDep, campaign_id: Annotated[UUID, Path()],
-                 as_of: AsOf = None) -> JSONResponse:
+def get_campaign(
+    ledger: LedgerDep, actor: ActorDep, campaign_id: Annotated[UUID, Path()], as_of: AsOf = None
+) -> JSONResponse:
     campaign = Reader(ledger).campaign(actor, campaign_id, _aware(as_of))
     return tagged(views.campaign(campaign), campaign.version)
 
 
-@router.get("/recommendations/{recommendation_id}", responses=ERRORS,
-            summary="A recommendation with its revisions and decisions, now or as of")
-def get_recommendation(ledger: LedgerDep, actor: ActorDep,
-                       recommendation_id: Annotated[UUID, Path()],
-                       as_of: AsOf = None) -> JSONResponse:
+@router.get(
+    "/recommendations/{recommendation_id}",
+    responses=ERRORS,
+    summary="A recommendation with its revisions and decisions, now or as of",
+)
+def get_recommendation(
+    ledger: LedgerDep,
+    actor: ActorDep,
+    recommendation_id: Annotated[UUID, Path()],
+    as_of: AsOf = None,
+) -> JSONResponse:
     rec = Reader(ledger).recommendation(actor, recommendation_id, _aware(as_of))
     return tagged(views.recommendation(rec), rec.version)
 
 
-@router.get("/aggregates/{aggregate_id}/events", responses=ERRORS,
-            summary="Every event of an aggregate with its full envelope")
-def get_history(ledger: LedgerDep, actor: ActorDep, aggregate_id: Annotated[UUID, Path()]
-                ) -> dict[str, Any]:
-    return {"aggregate_id": str(aggregate_id),
-            "events": Reader(ledger).history(actor, aggregate_id)}
+@router.get(
+    "/aggregates/{aggregate_id}/events",
+    responses=ERRORS,
+    summary="Every event of an aggregate with its full envelope",
+)
+def get_history(
+    ledger: LedgerDep, actor: ActorDep, aggregate_id: Annotated[UUID, Path()]
+) -> dict[str, Any]:
+    return {
+        "aggregate_id": str(aggregate_id),
+        "events": Reader(ledger).history(actor, aggregate_id),
+    }
 
 
-def _scan(ledger: LedgerDep, topic: str, org_id: UUID, after: int, limit: int
-          ) -> tuple[list[UUID], int | None]:
+def _scan(
+    ledger: LedgerDep, topic: str, org_id: UUID, after: int, limit: int
+) -> tuple[list[UUID], int | None]:
     """Created-event scan of the log; the projections replace this with indexed tables."""
     ids: list[UUID] = []
     start = after + 1
@@ -114,11 +136,19 @@ def _scan(ledger: LedgerDep, topic: str, org_id: UUID, after: int, limit: int
     return ids, None
 
 
-@router.get("/organizations/{organization_id}/campaigns", responses=ERRORS,
-            response_model=Page, summary="An organization's campaigns you may see")
-def list_campaigns(ledger: LedgerDep, actor: ActorDep,
-                   organization_id: Annotated[UUID, Path()], limit: Limit = 50,
-                   cursor: Cursor = None) -> dict[str, Any]:
+@router.get(
+    "/organizations/{organization_id}/campaigns",
+    responses=ERRORS,
+    response_model=Page,
+    summary="An organization's campaigns you may see",
+)
+def list_campaigns(
+    ledger: LedgerDep,
+    actor: ActorDep,
+    organization_id: Annotated[UUID, Path()],
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
     reader = Reader(ledger)
     org = reader.organization(actor, organization_id)
     topic = f"{Campaign.__module__}:{Campaign.Planned.__qualname__}"
@@ -131,11 +161,19 @@ def list_campaigns(ledger: LedgerDep, actor: ActorDep,
     return {"items": items, "next_cursor": encode_cursor(last) if last else None}
 
 
-@router.get("/organizations/{organization_id}/recommendations", responses=ERRORS,
-            response_model=Page, summary="An organization's recommendations you may see")
-def list_recommendations(ledger: LedgerDep, actor: ActorDep,
-                         organization_id: Annotated[UUID, Path()], limit: Limit = 50,
-                         cursor: Cursor = None) -> dict[str, Any]:
+@router.get(
+    "/organizations/{organization_id}/recommendations",
+    responses=ERRORS,
+    response_model=Page,
+    summary="An organization's recommendations you may see",
+)
+def list_recommendations(
+    ledger: LedgerDep,
+    actor: ActorDep,
+    organization_id: Annotated[UUID, Path()],
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
     reader = Reader(ledger)
     org = reader.organization(actor, organization_id)
     topic = f"{Recommendation.__module__}:{Recommendation.Recommended.__qualname__}"

@@ -20,12 +20,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import InterfaceError, IntegrityError, OperationalError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from eventsourcing.utils import Environment, EnvType
 
 from ledger import commands as c
@@ -193,7 +193,7 @@ class Ledger(Application[UUID]):
         self, command: c.Command, outcome: Outcome, actor: Actor, key: str | None, print_: str
     ) -> CommandResult:
         aggregates: list[LedgerAggregate] = [outcome.primary, *outcome.others]
-        pending = [e for a in aggregates for e in a.pending_events]
+        pending = [cast(LedgerAggregate.Event, e) for a in aggregates for e in a.pending_events]
         refs = [(e.originator_id, e.originator_version, type(e).__qualname__) for e in pending]
         summary = {
             "command": type(command).__name__,
@@ -273,7 +273,7 @@ class Ledger(Application[UUID]):
         if key is None:
             return None
         try:
-            record = self.repository.get(record_id(actor.actor_id, key))
+            record: object = self.repository.get(record_id(actor.actor_id, key))
         except AggregateNotFoundError:
             return None
         except UNAVAILABLE as e:

@@ -55,23 +55,38 @@ def positions_of(recorder: ApplicationRecorder, refs: Sequence[Ref]) -> dict[Ref
 def history_of(recorder: ApplicationRecorder, aggregate_id: UUID) -> list[Notification]:
     """Every stored event of one aggregate, with its log position, in version order."""
     if isinstance(recorder, SQLiteApplicationRecorder):
-        sql = (f"SELECT rowid, originator_version, topic, state FROM "  # noqa: S608
-               f"{recorder.events_table_name} WHERE originator_id=? ORDER BY originator_version")
+        sql = (
+            f"SELECT rowid, originator_version, topic, state FROM "  # noqa: S608
+            f"{recorder.events_table_name} WHERE originator_id=? ORDER BY originator_version"
+        )
         with recorder.datastore.transaction(commit=False) as cur:
             cur.execute(sql, (aggregate_id.hex,))
             rows = cur.fetchall()
-        return [Notification(id=r[0], originator_id=aggregate_id, originator_version=r[1],
-                             topic=r[2], state=r[3]) for r in rows]
+        return [
+            Notification(
+                id=r[0], originator_id=aggregate_id, originator_version=r[1], topic=r[2], state=r[3]
+            )
+            for r in rows
+        ]
     if isinstance(recorder, PostgresApplicationRecorder):
-        sql = (f"SELECT notification_id, originator_version, topic, state FROM "  # noqa: S608
-               f'"{recorder.datastore.schema or "public"}"."{recorder.events_table_name}" '
-               "WHERE originator_id=%s ORDER BY originator_version")
+        sql = (
+            f"SELECT notification_id, originator_version, topic, state FROM "  # noqa: S608
+            f'"{recorder.datastore.schema or "public"}"."{recorder.events_table_name}" '
+            "WHERE originator_id=%s ORDER BY originator_version"
+        )
         with recorder.datastore.get_connection() as conn, conn.cursor() as cur:
             cur.execute(sql, (aggregate_id,))
             rows = cur.fetchall()
-        return [Notification(id=r["notification_id"], originator_id=aggregate_id,
-                             originator_version=r["originator_version"], topic=r["topic"],
-                             state=bytes(r["state"])) for r in rows]
+        return [
+            Notification(
+                id=r["notification_id"],
+                originator_id=aggregate_id,
+                originator_version=r["originator_version"],
+                topic=r["topic"],
+                state=bytes(r["state"]),
+            )
+            for r in rows
+        ]
     out: list[Notification] = []
     start = 1
     while True:

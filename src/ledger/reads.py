@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -28,12 +28,20 @@ from ledger.results import event_id
 from ledger.rights import READERS, can_see
 
 A = TypeVar("A", bound=LedgerAggregate)
-ENVELOPE = ("actor_id", "role", "party", "organization_id", "engagement_id",
-            "correlation_id", "causation_id")
+ENVELOPE = (
+    "actor_id",
+    "role",
+    "party",
+    "organization_id",
+    "engagement_id",
+    "correlation_id",
+    "causation_id",
+)
 BASE = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
 
 def jsonable(value: Any) -> Any:
+    """``value`` with ids, decimals and times as strings, ready for JSON."""
     if isinstance(value, (UUID, Decimal)):
         return str(value)
     if isinstance(value, datetime):
@@ -51,7 +59,7 @@ class Reader:
 
     def _get(self, cls: type[A], ident: UUID, what: str, version: int | None = None) -> A:
         try:
-            agg = self.ledger.repository.get(ident, version=version)
+            agg: object = self.ledger.repository.get(ident, version=version)
         except AggregateNotFoundError:
             raise NotFound(f"{what} not found", **{f"{what}_id": ident}) from None
         if not isinstance(agg, cls):
@@ -68,53 +76,58 @@ class Reader:
         if org.roles_of(actor.actor_id):
             return True
         channels = frozenset(campaign.state.channels)
-        return any(e.covers(channels, campaign.id) or campaign.id in (e.campaign_ids or ())
-                   for e in org.engagements_of(actor.actor_id))
+        return any(
+            e.covers(channels, campaign.id) or campaign.id in (e.campaign_ids or ())
+            for e in org.engagements_of(actor.actor_id)
+        )
 
-    def can_read_recommendation(self, actor: Actor, org: Organization,
-                                rec: Recommendation) -> bool:
+    def can_read_recommendation(self, actor: Actor, org: Organization, rec: Recommendation) -> bool:
         if org.roles_of(actor.actor_id) & READERS:
             return True
-        return any(e.engagement_id == rec.state.engagement_id
-                   for e in org.engagements_of(actor.actor_id))
+        return any(
+            e.engagement_id == rec.state.engagement_id for e in org.engagements_of(actor.actor_id)
+        )
 
     def _version_at(self, ident: UUID, as_of: datetime | None) -> int | None:
         if as_of is None:
             return None
         version = None
         for event in self.ledger.events.get(ident):
-            if event.timestamp > as_of:
+            if cast(LedgerAggregate.Event, event).timestamp > as_of:
                 break
             version = event.originator_version
         if version is None:
-            raise NotFound("it did not exist at that time", aggregate_id=ident,
-                           as_of=as_of.isoformat())
+            raise NotFound(
+                "it did not exist at that time", aggregate_id=ident, as_of=as_of.isoformat()
+            )
         return version
 
-    def campaign(self, actor: Actor, campaign_id: UUID, as_of: datetime | None = None
-                 ) -> Campaign:
+    def campaign(self, actor: Actor, campaign_id: UUID, as_of: datetime | None = None) -> Campaign:
         current = self._get(Campaign, campaign_id, "campaign")
         org = self._get(Organization, current.state.organization_id, "organization")
         if not self.can_read_campaign(actor, org, current):
             raise NotFound("campaign not found", campaign_id=campaign_id)
         version = self._version_at(campaign_id, as_of)
-        return current if version is None else self._get(Campaign, campaign_id, "campaign",
-                                                           version)
+        return current if version is None else self._get(Campaign, campaign_id, "campaign", version)
 
-    def recommendation(self, actor: Actor, rec_id: UUID, as_of: datetime | None = None
-                       ) -> Recommendation:
+    def recommendation(
+        self, actor: Actor, rec_id: UUID, as_of: datetime | None = None
+    ) -> Recommendation:
         current = self._get(Recommendation, rec_id, "recommendation")
         org = self._get(Organization, current.state.organization_id, "organization")
         if not self.can_read_recommendation(actor, org, current):
             raise NotFound("recommendation not found", recommendation_id=rec_id)
         version = self._version_at(rec_id, as_of)
-        return current if version is None else self._get(Recommendation, rec_id,
-                                                           "recommendation", version)
+        return (
+            current
+            if version is None
+            else self._get(Recommendation, rec_id, "recommendation", version)
+        )
 
     def history(self, actor: Actor, aggregate_id: UUID) -> list[dict[str, Any]]:
         """Every event of a visible aggregate with its full envelope and log position."""
         try:
-            agg = self.ledger.repository.get(aggregate_id)
+            agg: object = self.ledger.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound("aggregate not found", aggregate_id=aggregate_id) from None
         if isinstance(agg, Campaign):
@@ -129,7 +142,7 @@ class Reader:
         return [self.describe(n.id, n) for n in history_of(self.ledger.recorder, aggregate_id)]
 
     def describe(self, position: int, stored: StoredEvent) -> dict[str, Any]:
-        event = self.ledger.mapper.to_domain_event(stored)
+        event = cast(LedgerAggregate.Event, self.ledger.mapper.to_domain_event(stored))
         data = vars(event)
         return {
             "event_id": str(event_id(event.originator_id, event.originator_version)),
@@ -140,6 +153,7 @@ class Reader:
             "topic": stored.topic,
             "recorded_at": event.timestamp.isoformat(),
             "envelope": {k: jsonable(data.get(k)) for k in ENVELOPE},
-            "payload": {k: jsonable(v) for k, v in data.items()
-                        if k not in ENVELOPE and k not in BASE},
+            "payload": {
+                k: jsonable(v) for k, v in data.items() if k not in ENVELOPE and k not in BASE
+            },
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -19,7 +20,14 @@ from ledger.domain.campaign import Campaign
 from ledger.domain.recommendation import Recommendation
 from ledger.errors import LedgerError
 from ledger.identity import Actor
-from ledger.values import Channel, Money, ProposedChange, Role
+from ledger.values import (
+    Channel,
+    Money,
+    ProposedChange,
+    RecommendationKind,
+    RejectionReason,
+    Role,
+)
 from tests.support import World, budget
 
 StoreState = tuple[int, list[tuple[str, int, str, str]]]
@@ -148,7 +156,7 @@ def recommend_command(
         organization_id=world.org_id,
         engagement_id=engagement_id or world.engagement_id,
         campaign_id=campaign_id or world.campaign_id,
-        kind=c.RecommendationKind.ADJUST_BUDGET,
+        kind=RecommendationKind.ADJUST_BUDGET,
         change=ProposedChange(budget=budget(amount)),
         rationale="CPA is falling on PPC",
         evidence=("report-2026-02",),
@@ -157,7 +165,9 @@ def recommend_command(
     )
 
 
-def amend_command(rec_id: UUID, world: World, revision: int = 1, amount: str = "5600") -> Any:
+def amend_command(
+    world: World, rec_id: UUID, revision: int = 1, amount: str = "5600"
+) -> c.AmendRecommendation:
     return c.AmendRecommendation(
         recommendation_id=rec_id,
         revision=revision,
@@ -184,7 +194,7 @@ def decision(kind: str, rec_id: UUID, revision: int = 1, amount: str = "5300") -
         return c.Reject(
             recommendation_id=rec_id,
             revision=revision,
-            reason_code=c.RejectionReason.BUDGET_CONSTRAINTS,
+            reason_code=RejectionReason.BUDGET_CONSTRAINTS,
             reason_text="no budget left this quarter",
         )
     if kind == "escalate":
@@ -207,9 +217,9 @@ def performance(world: World, spend: str = "120.50") -> c.RecordPerformance:
         campaign_id=world.campaign_id,
         period_start=start,
         period_end=start + timedelta(days=1),
-        spend=Money(amount=spend, currency="EUR"),  # type: ignore[arg-type]
+        spend=Money(amount=Decimal(spend), currency="EUR"),
         impressions=10_000,
         clicks=250,
         conversions=12,
-        revenue=Money(amount="900.00", currency="EUR"),  # type: ignore[arg-type]
+        revenue=Money(amount=Decimal("900.00"), currency="EUR"),
     )

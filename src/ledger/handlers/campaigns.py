@@ -6,6 +6,7 @@ from typing import Any
 from uuid import uuid4
 
 from ledger import commands as c
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.campaign import OPEN_STATUSES, STATUS_EVENTS, TRANSITIONS, Campaign
 from ledger.domain.organization import Organization
 from ledger.domain.recommendation import APPROVED, Recommendation
@@ -130,7 +131,7 @@ def execute(
         note=cmd.note,
         **values,
     )
-    others = []
+    others: list[LedgerAggregate] = []
     if rec is not None:
         rec.record(
             Recommendation.Implemented,

@@ -46,19 +46,19 @@ class Context:
     def load(self, cls: type[A], ident: UUID, what: str) -> A:
         """The aggregate, or NotFound when missing or of another type."""
         try:
-            aggregate = self.repository.get(ident)
+            aggregate: object = self.repository.get(ident)
         except AggregateNotFoundError:
             raise NotFound(f"{what} not found", **{f"{what}_id": ident}) from None
         if not isinstance(aggregate, cls):
             raise NotFound(f"{what} not found", **{f"{what}_id": ident})
-        if ident == self.expect_id and self.expect_version is not None:
-            if aggregate.version != self.expect_version:
-                raise VersionConflict(
-                    "the aggregate has moved on from the expected version",
-                    aggregate_id=ident,
-                    expected_version=self.expect_version,
-                    current_version=aggregate.version,
-                )
+        expected = self.expect_version
+        if ident == self.expect_id and expected is not None and aggregate.version != expected:
+            raise VersionConflict(
+                "the aggregate has moved on from the expected version",
+                aggregate_id=ident,
+                expected_version=expected,
+                current_version=aggregate.version,
+            )
         self.loaded[ident] = aggregate.version
         return aggregate
 

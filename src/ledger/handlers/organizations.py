@@ -29,7 +29,7 @@ def create_organization(ctx: Context, cmd: c.CreateOrganization) -> Outcome:
         name=cmd.name,
         default_currency=cmd.default_currency,
         approval_limit=cmd.approval_limit,
-        **{k: v for k, v in env.fields().items()},
+        **env.fields(),
     )
     return Outcome(org, created=True)
 

@@ -56,19 +56,19 @@ class IntegrityError(Exception):
     """Base class: stored data, a proof or a checkpoint does not check out."""
 
 
-class BadSignature(IntegrityError):  # noqa: N818 - names are the public API
+class BadSignature(IntegrityError):
     """The checkpoint's signature does not verify under the key it names."""
 
 
-class UnknownKey(IntegrityError):  # noqa: N818 - names are the public API
+class UnknownKey(IntegrityError):
     """The checkpoint names a key id that is not among the trusted keys."""
 
 
-class InclusionProofFailed(IntegrityError):  # noqa: N818 - names are the public API
+class InclusionProofFailed(IntegrityError):
     """An inclusion proof does not place the leaf in the checkpointed tree."""
 
 
-class ConsistencyProofFailed(IntegrityError):  # noqa: N818 - names are the public API
+class ConsistencyProofFailed(IntegrityError):
     """A consistency proof does not show the newer tree extends the older one."""
 
 

@@ -1,0 +1,57 @@
+"""How values are written into read tables: the same text on SQLite and PostgreSQL.
+
+Times are ISO 8601 UTC with microseconds and a ``+00:00`` offset: fixed width, so text order
+is time order and range filters work on plain ``TEXT`` columns. JSON is canonical (sorted
+keys, no spaces) so that a rebuilt row is byte-for-byte the live one. Money stays a decimal
+string: never a float.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+
+def ts(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are refused: every time in the ledger is UTC")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_ts(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return ts(value)
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value, key=str)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=_default, sort_keys=True, separators=(",", ":"))
+
+
+def loads(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def ident(value: UUID | str | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def millis(start: str, end: str) -> int:
+    """Whole milliseconds from one stored time to another."""
+    delta = parse_ts(end) - parse_ts(start)
+    return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
