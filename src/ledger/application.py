@@ -78,9 +78,19 @@ class Ledger(Application[UUID]):
         env = eventsourcing_env(self.settings)
         prepare(self.settings)
         super().__init__(env=env)
+        self._tune_pool()
         self.clock = clock or (lambda: datetime.now(UTC))
         self._in_flight: set[UUID] = set()
         self._in_flight_lock = threading.Lock()
+
+    def _tune_pool(self) -> None:
+        """Fail fast when PostgreSQL is away: a short wait for a pooled connection and a
+        connect timeout on each new connection."""
+        datastore = getattr(self.recorder, "datastore", None)
+        pool = getattr(datastore, "pool", None)
+        if self.backend == "postgres" and pool is not None:
+            pool.timeout = self.settings.pg_pool_timeout
+            pool.kwargs["connect_timeout"] = self.settings.pg_connect_timeout
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the ledger's own settings configure persistence, never stray variables."""

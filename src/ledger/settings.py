@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     pg_pool_size: int = 5
     pg_max_overflow: int = 10
     pg_connect_timeout: int = 2
+    pg_pool_timeout: float = Field(default=0.8, description="Wait for a pooled connection")
     pg_lock_timeout: int = 5
     max_retries: int = Field(default=5, ge=1, le=50)
     aggregate_cache_size: int = 2000

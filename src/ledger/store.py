@@ -94,6 +94,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_LOCK_TIMEOUT": str(settings.pg_lock_timeout),
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        "APPLICATION_RECORDER_TOPIC": "ledger.recorders:FastFailPostgresRecorder",
         **common,
     }
 

@@ -223,3 +223,43 @@ def performance(world: World, spend: str = "120.50") -> c.RecordPerformance:
         conversions=12,
         revenue=Money(amount=Decimal("900.00"), currency="EUR"),
     )
+
+
+REC_STATUSES = (
+    "pending",
+    "approved",
+    "approved_with_changes",
+    "rejected",
+    "withdrawn",
+    "awaiting_executive",
+    "expired",
+    "implemented",
+)
+
+
+def recommendation_in(world: World, status: str) -> UUID:
+    """A budget recommendation (5000 -> 5500) on the world's campaign, brought to ``status``
+    through the ledger's own commands."""
+    rec_id = world.recommend()
+    if status in STATUS_AFTER.values():
+        world.run(world.manager, decision(_decision_for(status), rec_id))
+    elif status == "withdrawn":
+        world.run(
+            world.consultant,
+            c.WithdrawRecommendation(recommendation_id=rec_id, revision=1, reason="superseded"),
+        )
+    elif status == "expired":
+        world.clock.advance(timedelta(days=15))
+        world.run(world.manager, c.ExpireRecommendation(recommendation_id=rec_id))
+    elif status == "implemented":
+        world.approve(rec_id)
+        world.run(
+            world.manager,
+            c.AdjustBudget(campaign_id=world.campaign_id, budget=budget("5500"), implements=rec_id),
+        )
+    assert recommendation(world, rec_id).state.status == status
+    return rec_id
+
+
+def _decision_for(status: str) -> str:
+    return {v: k for k, v in STATUS_AFTER.items()}[status]

@@ -20,7 +20,7 @@ from tests.ledger.checks import (
     assert_refused,
     bring_to,
     campaign,
-    store_state,
+    performance,
 )
 from tests.support import World, budget
 
@@ -111,8 +111,6 @@ def test_budget_kpi_targets_and_channels_are_frozen_once_completed_or_cancelled(
 def test_a_budget_change_records_the_budget_before_and_after(world: World) -> None:
     """Given a budget of 5000, when it is set to 6500, the event names both amounts."""
     world.run(world.manager, changes(world)[0])
-    event = campaign(world).collect_events()  # nothing pending after a load
-    assert event == []
     (stored,) = [
         n
         for n in world.ledger.recorder.select_notifications(1, 1000)
@@ -134,7 +132,4 @@ def test_setting_the_budget_in_force_is_refused_as_a_change_of_nothing(
 
 def test_a_draft_campaign_has_no_performance_to_record(world: World) -> None:
     """Given a draft campaign, when results are recorded for it, then it is refused."""
-    from tests.ledger.checks import performance
-
     assert_refused(world, world.manager, performance(world), InvalidTransition)
-    assert store_state(world)[0] > 0

@@ -18,7 +18,7 @@ from ledger.errors import (
 )
 from ledger.handlers.context import Context, Outcome
 from ledger.rights import require_role
-from ledger.values import ProposedChange, Role
+from ledger.values import Budget, ProposedChange, Role
 
 PLANNERS = frozenset({Role.MANAGER})
 EXECUTORS = frozenset({Role.MANAGER, Role.EXECUTIVE})
@@ -176,7 +176,7 @@ def adjust_budget(ctx: Context, cmd: c.AdjustBudget) -> Outcome:
     loaded = load_campaign(ctx, cmd, EXECUTORS, "adjust budget")
     campaign = loaded[0]
     _require_open(campaign, "the budget")
-    if cmd.budget.to_event() == campaign.state.budget:
+    if cmd.budget == Budget.model_validate(campaign.state.budget):
         raise InvalidCommand("the budget given is the budget in force", campaign_id=campaign.id)
     return execute(
         ctx,

@@ -1,0 +1,202 @@
+"""What a projection is, where its tables live, and the bookkeeping tables beside them.
+
+A projection owns a few tables; each is created once per *generation* under the physical
+name ``<slot>_g<generation>`` (``audit_g1``, ``audit_g2``...). Three shared tables hold the
+bookkeeping:
+
+``projection_generations``  projection -> the active generation (queries read it) and the
+                            one being rebuilt, if any
+``projection_tracking``     (projection, generation) -> the last position applied; updated
+                            in the same transaction as the rows, only forwards
+``projection_leases``       projection -> owner and expiry (SQLite; PostgreSQL uses
+                            advisory locks instead)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import psycopg
+
+from projections.codec import ts
+from projections.db import Session, Tx
+from projections.errors import PositionNotAdvanced, ProjectionNotReady
+from projections.source import Positioned
+
+META = (
+    "CREATE TABLE IF NOT EXISTS projection_generations ("
+    "projection TEXT PRIMARY KEY, active BIGINT NOT NULL, building BIGINT)",
+    "CREATE TABLE IF NOT EXISTS projection_tracking ("
+    "projection TEXT NOT NULL, generation BIGINT NOT NULL, position BIGINT NOT NULL, "
+    "updated_at TEXT NOT NULL, PRIMARY KEY (projection, generation))",
+    "CREATE TABLE IF NOT EXISTS projection_leases ("
+    "projection TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at BIGINT NOT NULL)",
+)
+
+Apply = Callable[[Tx, Sequence[Positioned]], None]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of a projection: ``columns`` is the DDL body, ``key`` the ORDER BY that
+    lists its rows in a stable order (for checksums)."""
+
+    slot: str
+    columns: str
+    key: str
+    indexes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A name, its tables, and the function that applies a batch of events to them."""
+
+    name: str
+    tables: tuple[Table, ...]
+    apply: Apply
+
+    def names(self, generation: int) -> dict[str, str]:
+        return {t.slot: f"{t.slot}_g{generation}" for t in self.tables}
+
+
+def lock_key(*parts: str) -> int:
+    """A stable signed 64-bit key for ``pg_advisory_lock``, from text."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def now_text() -> str:
+    return ts(datetime.now(UTC))
+
+
+def _ddl_lock(tx: Tx, schema: str) -> None:
+    """Concurrent ``CREATE TABLE IF NOT EXISTS`` can collide on PostgreSQL's catalog."""
+    if tx.dialect == "postgres":
+        tx.execute("SELECT pg_advisory_xact_lock(?)", (lock_key(schema, "ddl"),))
+
+
+def create_tables(tx: Tx, projection: Projection, generation: int) -> None:
+    names = projection.names(generation)
+    for table in projection.tables:
+        physical = names[table.slot]
+        tx.execute("CREATE TABLE IF NOT EXISTS " + physical + " (" + table.columns + ")")
+        for suffix, columns in table.indexes:
+            tx.execute(
+                "CREATE INDEX IF NOT EXISTS "
+                + f"{physical}_{suffix} ON {physical} ({columns})"
+            )
+    tx.execute(
+        "INSERT INTO projection_tracking (projection, generation, position, updated_at) "
+        "VALUES (?, ?, 0, ?) ON CONFLICT (projection, generation) DO NOTHING",
+        (projection.name, generation, now_text()),
+    )
+
+
+def install(session: Session, projection: Projection, schema: str = "") -> int:
+    """Create the bookkeeping and the active generation's tables; the active generation."""
+    with session.transaction(write=True) as tx:
+        _ddl_lock(tx, schema)
+        for statement in META:
+            tx.execute(statement)
+        tx.execute(
+            "INSERT INTO projection_generations (projection, active, building) "
+            "VALUES (?, 1, NULL) ON CONFLICT (projection) DO NOTHING",
+            (projection.name,),
+        )
+        generation = active_generation(tx, projection.name)
+        assert generation is not None
+        create_tables(tx, projection, generation)
+        return generation
+
+
+def new_generation(session: Session, projection: Projection, schema: str = "") -> int:
+    """Drop what a previous rebuild left (every generation but the active one) and create
+    empty tables for the next generation, marked as being built."""
+    with session.transaction(write=True) as tx:
+        _ddl_lock(tx, schema)
+        active = active_generation(tx, projection.name, lock=True)
+        assert active is not None
+        rows = tx.all(
+            "SELECT generation FROM projection_tracking WHERE projection = ?",
+            (projection.name,),
+        )
+        known = [int(r["generation"]) for r in rows]
+        for old in known:
+            if old != active:
+                drop_tables(tx, projection, old)
+        generation = max([active, *known]) + 1
+        create_tables(tx, projection, generation)
+        tx.execute(
+            "UPDATE projection_generations SET building = ? WHERE projection = ?",
+            (generation, projection.name),
+        )
+        return generation
+
+
+def drop_tables(tx: Tx, projection: Projection, generation: int) -> None:
+    for physical in projection.names(generation).values():
+        tx.execute("DROP TABLE IF EXISTS " + physical)
+    tx.execute(
+        "DELETE FROM projection_tracking WHERE projection = ? AND generation = ?",
+        (projection.name, generation),
+    )
+
+
+def active_generation(tx: Tx, name: str, *, lock: bool = False) -> int | None:
+    """The generation queries read; ``lock`` makes a batch hold off a switch (PostgreSQL)."""
+    suffix = tx.for_share if lock else ""
+    row = tx.one(
+        "SELECT active FROM projection_generations WHERE projection = ?" + suffix, (name,)
+    )
+    return None if row is None else int(row["active"])
+
+
+def building_generation(tx: Tx, name: str) -> int | None:
+    value = tx.scalar("SELECT building FROM projection_generations WHERE projection = ?", (name,))
+    return None if value is None else int(value)
+
+
+def tracked(tx: Tx, name: str, generation: int) -> int | None:
+    value = tx.scalar(
+        "SELECT position FROM projection_tracking WHERE projection = ? AND generation = ?",
+        (name, generation),
+    )
+    return None if value is None else int(value)
+
+
+def advance(tx: Tx, name: str, generation: int, after: int, to: int) -> None:
+    """Move the tracking row from ``after`` to ``to``, or refuse: the update is conditional
+    on the row still being at ``after`` and on ``to`` being further. On PostgreSQL a runner
+    racing us blocks on the row lock and then finds it moved: it is refused too."""
+    changed = tx.execute(
+        "UPDATE projection_tracking SET position = ?, updated_at = ? "
+        "WHERE projection = ? AND generation = ? AND position = ? AND position < ?",
+        (to, now_text(), name, generation, after, to),
+    )
+    if changed != 1:
+        raise PositionNotAdvanced(
+            "the tracking position is not where this batch starts: refused",
+            projection=name,
+            generation=generation,
+            after=after,
+            to=to,
+        )
+
+
+def readable(tx: Tx, projection: Projection) -> tuple[Tx, int, int]:
+    """A transaction bound to the active generation's tables, the generation, and the
+    position it reflects; ProjectionNotReady before the first install."""
+    try:
+        generation = active_generation(tx, projection.name)
+    except (sqlite3.OperationalError, psycopg.errors.UndefinedTable) as e:
+        raise ProjectionNotReady(
+            "the read side has not been installed", projection=projection.name
+        ) from e
+    if generation is None:
+        raise ProjectionNotReady("the projection has no tables yet", projection=projection.name)
+    position = tracked(tx, projection.name, generation) or 0
+    return tx.with_names(projection.names(generation)), generation, position

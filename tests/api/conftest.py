@@ -1,0 +1,55 @@
+"""An API on SQLite and on PostgreSQL, with a world of actors holding API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from datetime import UTC, datetime
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.keys import KeyStore
+from ledger.identity import Actor
+from ledger.settings import Settings
+from tests.support import Clock, World
+
+
+@dataclass
+class Api:
+    app: FastAPI
+    client: TestClient
+    world: World
+    tokens: dict[str, str]
+
+    def auth(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
+
+    def key_for(self, actor: Actor, name: str) -> dict[str, str]:
+        keys: KeyStore = self.app.state.keys
+        self.tokens[name] = keys.issue(actor.actor_id, operator=actor.operator).token
+        return self.auth(name)
+
+    def post(self, path: str, who: str, body: dict[str, object] | None = None,
+             **headers: str) -> Any:
+        return self.client.post(path, json=body or {}, headers={**self.auth(who), **headers})
+
+
+ROLES = ("operator", "admin", "manager", "executive", "auditor", "integration", "consultant",
+         "outsider")
+
+
+@pytest.fixture
+def api(database_url: str) -> Iterator[Api]:
+    """A running app (lifespan included) with a set-up world; one key per actor."""
+    app = create_app(Settings(database_url=database_url, log_format="json"))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        world = World(app.state.ledger, Clock(datetime.now(UTC))).setup()
+        keys: KeyStore = app.state.keys
+        tokens = {name: keys.issue(getattr(world, name).actor_id,
+                                   operator=getattr(world, name).operator).token
+                  for name in ROLES}
+        yield Api(app, client, world, tokens)
