@@ -81,10 +81,8 @@ def add_command(
     example: dict[str, Any] | None = None,
 ) -> None:
     """Register ``POST path`` for ``command``; ``path_fields`` name the path parameters."""
-    body_model = body_of(command, *path_fields)
+    body_model = body_of(command, *path_fields, example=example)
     has_body = bool(body_model.model_fields)
-    if example is not None:
-        body_model.model_config["json_schema_extra"] = {"examples": [example]}
 
     def endpoint(
         request: Request,

@@ -1,0 +1,53 @@
+"""Optimistic concurrency: ETag on reads, If-Match on writes."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.api.conftest import Api
+
+
+def test_a_stale_if_match_is_refused_with_409_naming_the_current_version(api: Api) -> None:
+    """If-Match with an old ETag answers 409 version_conflict and the current version."""
+    path = f"/v1/campaigns/{api.world.campaign_id}"
+    etag = api.client.get(path, headers=api.auth("manager")).headers["etag"]
+    assert etag == '"1"'
+    assert api.post(f"{path}/launch", "manager", **{"If-Match": etag}).status_code == 200
+    before = len(api.world.events())
+    r = api.post(f"{path}/pause", "manager", **{"If-Match": etag})
+    assert r.status_code == 409
+    assert r.json()["code"] == "version_conflict"
+    assert r.json()["context"]["current_version"] == 2
+    assert len(api.world.events()) == before
+
+
+def test_a_malformed_if_match_is_refused_with_400(api: Api) -> None:
+    """If-Match must be an ETag this API returned."""
+    r = api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "manager",
+                 **{"If-Match": "yesterday"})
+    assert r.status_code == 400
+
+
+def test_thirty_two_clients_with_if_match_on_one_campaign_never_overwrite(api: Api) -> None:
+    """Every 2xx is in the store, every loser got 409, no 5xx, versions stay contiguous."""
+    path = f"/v1/campaigns/{api.world.campaign_id}"
+    etag = api.client.get(path, headers=api.auth("manager")).headers["etag"]
+
+    def send(i: int) -> tuple[int, dict[str, object]]:
+        body = {"budget": {"amount": str(6000 + i), "currency": "EUR", "period": "monthly"}}
+        r = api.post(f"{path}/budget", "manager", body, **{"If-Match": etag})
+        return r.status_code, r.json()
+
+    with ThreadPoolExecutor(32) as pool:
+        answers = list(pool.map(send, range(32)))
+    statuses = [s for s, _ in answers]
+    assert all(s in (200, 409) for s in statuses), statuses
+    winners = [b for s, b in answers if s == 200]
+    assert len(winners) == 1
+    assert all(b["code"] == "version_conflict" for s, b in answers if s == 409)
+    state = api.client.get(path, headers=api.auth("manager")).json()
+    assert state["version"] == 2
+    history = api.client.get(f"/v1/aggregates/{api.world.campaign_id}/events",
+                             headers=api.auth("auditor")).json()["events"]
+    assert [e["version"] for e in history] == [1, 2]
+    assert history[1]["event_id"] == winners[0]["events"][0]["event_id"]  # type: ignore[index]
