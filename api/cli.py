@@ -95,6 +95,22 @@ def demo(
         typer.echo(f"  {name:<14} {person['api_key']}")
 
 
+@app.command("demo-env")
+def demo_env(path: Annotated[Path, typer.Option(help="The demo file")] = DEMO_FILE) -> None:
+    """Print shell exports of the demo's keys and ids: eval "$(ledger demo-env)"."""
+    if not path.exists():
+        typer.echo(f"no demo data at {path}: run 'ledger demo' or 'ledger serve --demo'", err=True)
+        raise typer.Exit(2)
+    data = json.loads(path.read_text())
+    lines = [f"export {name.upper()}={p['api_key']}" for name, p in data["actors"].items()]
+    lines += [f"export {name.upper()}_ID={p['actor_id']}" for name, p in data["actors"].items()]
+    lines += [f"export ORG_{k[-1].upper()}={v}" for k, v in data["organizations"].items()]
+    lines += [f"export ENG_{k[-1].upper()}={v}" for k, v in data["engagements"].items()]
+    lines += [f"export CAMPAIGN_{k.upper()}={v}" for k, v in data["campaigns"].items()]
+    lines += [f"export REC_{k.upper()}={v}" for k, v in data["recommendations"].items()]
+    typer.echo("\n".join(lines))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
@@ -128,6 +144,22 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+
+
+@app.command()
+def openapi(output: Annotated[Path | None, typer.Option(help="Write to this file")] = None) -> None:
+    """Print (or write) the OpenAPI document of the HTTP API."""
+    from api.app import create_app
+
+    text = openapi_text(create_app(Settings(database_url="memory://", allow_memory=True)))
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text)
+
+
+def openapi_text(application: Any) -> str:
+    return json.dumps(application.openapi(), indent=2, sort_keys=True) + "\n"
 
 
 @orgs.command("create")

@@ -17,8 +17,9 @@ from ledger import commands as c
 SERVER_FIELDS = ("expected_version",)
 
 
-def body_of(command: type[c.Command], *path_fields: str,
-            example: dict[str, Any] | None = None) -> type[BaseModel]:
+def body_of(
+    command: type[c.Command], *path_fields: str, example: dict[str, Any] | None = None
+) -> type[BaseModel]:
     """The request body model of ``command``: its fields less path and server fields."""
     fields: dict[str, Any] = {
         name: (info.annotation, info)
@@ -27,8 +28,11 @@ def body_of(command: type[c.Command], *path_fields: str,
     }
     model: type[BaseModel] = create_model(
         f"{command.__name__}Body",
-        __config__=ConfigDict(extra="forbid", frozen=True, json_schema_extra=(
-            {"examples": [example]} if example is not None else None)),
+        __config__=ConfigDict(
+            extra="forbid",
+            frozen=True,
+            json_schema_extra=({"examples": [example]} if example is not None else None),
+        ),
         __doc__=command.__doc__ or f"The body of {command.__name__}.",
         **fields,
     )

@@ -86,8 +86,7 @@ def create_tables(tx: Tx, projection: Projection, generation: int) -> None:
         tx.execute("CREATE TABLE IF NOT EXISTS " + physical + " (" + table.columns + ")")
         for suffix, columns in table.indexes:
             tx.execute(
-                "CREATE INDEX IF NOT EXISTS "
-                + f"{physical}_{suffix} ON {physical} ({columns})"
+                "CREATE INDEX IF NOT EXISTS " + f"{physical}_{suffix} ON {physical} ({columns})"
             )
     tx.execute(
         "INSERT INTO projection_tracking (projection, generation, position, updated_at) "
@@ -149,9 +148,7 @@ def drop_tables(tx: Tx, projection: Projection, generation: int) -> None:
 def active_generation(tx: Tx, name: str, *, lock: bool = False) -> int | None:
     """The generation queries read; ``lock`` makes a batch hold off a switch (PostgreSQL)."""
     suffix = tx.for_share if lock else ""
-    row = tx.one(
-        "SELECT active FROM projection_generations WHERE projection = ?" + suffix, (name,)
-    )
+    row = tx.one("SELECT active FROM projection_generations WHERE projection = ?" + suffix, (name,))  # noqa: S608 - table slots and clauses are constants of this package; values are bound
     return None if row is None else int(row["active"])
 
 

@@ -53,7 +53,9 @@ class Runner:
         self.pinned = generation
         self.owner = owner or f"runner-{uuid.uuid4().hex[:12]}"
         self.lease_ttl = lease_ttl
-        self.lease_name = projection.name if generation is None else f"{projection.name}#g{generation}"
+        self.lease_name = (
+            projection.name if generation is None else f"{projection.name}#g{generation}"
+        )
         self._session: Session | None = None
         self._lease: Lease | None = None
         self._retry_at = 0.0

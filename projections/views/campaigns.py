@@ -125,7 +125,9 @@ def _executed(tx: Tx, item: Positioned, e: Campaign.Executed) -> None:
 
 def _in_force(tx: Tx, cid: str, version: int) -> dict[str, Any] | None:
     """The record in force for the one named: follow the chain of corrections."""
-    row = tx.one("SELECT * FROM {campaign_perf} WHERE campaign_id = ? AND version = ?", (cid, version))
+    row = tx.one(
+        "SELECT * FROM {campaign_perf} WHERE campaign_id = ? AND version = ?", (cid, version)
+    )
     while row is not None and row["replaced_by"] is not None:
         row = tx.one(
             "SELECT * FROM {campaign_perf} WHERE campaign_id = ? AND version = ?",
@@ -142,21 +144,21 @@ def _performance(tx: Tx, item: Positioned, e: Campaign.PerformanceRecorded) -> N
         "clicks, conversions, replaced_by) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
         (cid, item.version, str(spend), str(revenue), e.impressions, e.clicks, e.conversions),
     )
-    delta = [spend, revenue, e.impressions, e.clicks, e.conversions, 1]
+    money = (spend, revenue)
+    counts = (e.impressions, e.clicks, e.conversions, 1)
     old = _in_force(tx, cid, e.corrects_version) if e.corrects_version is not None else None
     if old is not None:
         tx.execute(
             "UPDATE {campaign_perf} SET replaced_by = ? WHERE campaign_id = ? AND version = ?",
             (item.version, cid, old["version"]),
         )
-        delta = [
-            spend - Decimal(old["spend"]),
-            revenue - Decimal(old["revenue"]),
-            e.impressions - old["impressions"],
-            e.clicks - old["clicks"],
-            e.conversions - old["conversions"],
+        money = (spend - Decimal(old["spend"]), revenue - Decimal(old["revenue"]))
+        counts = (
+            e.impressions - int(old["impressions"]),
+            e.clicks - int(old["clicks"]),
+            e.conversions - int(old["conversions"]),
             0,
-        ]
+        )
     row = tx.one("SELECT spend, revenue FROM {campaigns} WHERE campaign_id = ?", (cid,))
     assert row is not None, f"performance for campaign {cid} before it was planned"
     tx.execute(
@@ -164,8 +166,8 @@ def _performance(tx: Tx, item: Positioned, e: Campaign.PerformanceRecorded) -> N
         "impressions = impressions + ?, clicks = clicks + ?, conversions = conversions + ?, "
         "performance_records = performance_records + ?, version = ? WHERE campaign_id = ?",
         (
-            str(Decimal(row["spend"]) + delta[0]), str(Decimal(row["revenue"]) + delta[1]),
-            e.spend["currency"], delta[2], delta[3], delta[4], delta[5], item.version, cid,
+            str(Decimal(row["spend"]) + money[0]), str(Decimal(row["revenue"]) + money[1]),
+            e.spend["currency"], *counts, item.version, cid,
         ),
     )  # fmt: skip
 
@@ -175,14 +177,17 @@ def _recommendation(tx: Tx, item: Positioned) -> None:
     if isinstance(e, Recommendation.Recommended):
         if e.campaign_id is not None:
             tx.execute(
-                "INSERT INTO {campaign_recs} (recommendation_id, campaign_id, open) VALUES (?, ?, 1)",
+                "INSERT INTO {campaign_recs} (recommendation_id, campaign_id, open) "
+                "VALUES (?, ?, 1)",
                 (rid, str(e.campaign_id)),
             )
             _count(tx, str(e.campaign_id), +1)
         return
     if not isinstance(e, Recommendation.Decided) or e.status_after() in DECIDABLE:
         return
-    row = tx.one("SELECT campaign_id FROM {campaign_recs} WHERE recommendation_id = ? AND open = 1", (rid,))
+    row = tx.one(
+        "SELECT campaign_id FROM {campaign_recs} WHERE recommendation_id = ? AND open = 1", (rid,)
+    )
     if row is not None:
         tx.execute("UPDATE {campaign_recs} SET open = 0 WHERE recommendation_id = ?", (rid,))
         _count(tx, row["campaign_id"], -1)
@@ -209,7 +214,8 @@ def _scope(tx: Tx, e: Organization.Event) -> None:
     tx.execute("DELETE FROM {campaign_scope} WHERE engagement_id = ?", (eid,))
     scoped = [ALL_CAMPAIGNS] if campaigns is None else sorted({str(c) for c in campaigns})
     tx.executemany(
-        "INSERT INTO {campaign_scope} (engagement_id, campaign_id, organization_id) VALUES (?, ?, ?)",
+        "INSERT INTO {campaign_scope} (engagement_id, campaign_id, organization_id) "
+        "VALUES (?, ?, ?)",
         [(eid, c, oid) for c in scoped],
     )
 

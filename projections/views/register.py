@@ -95,8 +95,9 @@ RECOMMEND = (
 
 def _touch(tx: Tx, item: Positioned, sets: str, params: Sequence[object]) -> None:
     tx.execute(
-        "UPDATE {recommendations} SET " + sets + ", version = ?, last_position = ? "
-        "WHERE recommendation_id = ?",
+        "UPDATE {recommendations} SET "  # noqa: S608 - SET clauses are constants of this module
+        + sets
+        + ", version = ?, last_position = ? WHERE recommendation_id = ?",
         (*params, item.version, item.position, str(item.aggregate_id)),
     )
 
@@ -198,7 +199,8 @@ def _engagement(tx: Tx, e: Organization.Event) -> None:
             "INSERT INTO {engagements} (engagement_id, organization_id, agency_id, "
             "consultant_ids, channels, campaign_ids, starts_at, ends_at, ended_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            (eid, str(e.organization_id), str(e.agency_id), dumps(sorted(map(str, e.consultant_ids))),
+            (eid, str(e.organization_id), str(e.agency_id),
+             dumps(sorted(map(str, e.consultant_ids))),
              dumps(sorted(e.channels)),
              None if e.campaign_ids is None else dumps(sorted(map(str, e.campaign_ids))),
              ts(e.starts_at), ts(e.ends_at)),
@@ -230,6 +232,4 @@ def apply(tx: Tx, batch: Sequence[Positioned]) -> None:
             _engagement(tx, e)
 
 
-PROJECTION = Projection(
-    "register", (RECOMMENDATIONS, DECISIONS, EXECUTIONS, ENGAGEMENTS), apply
-)
+PROJECTION = Projection("register", (RECOMMENDATIONS, DECISIONS, EXECUTIONS, ENGAGEMENTS), apply)

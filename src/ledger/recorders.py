@@ -43,25 +43,41 @@ def once_more(func: F) -> F:
 
 class FastFailPostgresRecorder(PostgresApplicationRecorder):
     @once_more
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any
-                      ) -> Sequence[int] | None:
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         return PostgresApplicationRecorder.insert_events.__wrapped__(  # type: ignore[attr-defined,no-any-return]
-            self, stored_events, **kwargs)
+            self, stored_events, **kwargs
+        )
 
     @once_more
-    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
-                             topics: Sequence[str] = (), *, inclusive_of_start: bool = True
-                             ) -> Sequence[Notification]:
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
         return PostgresApplicationRecorder.select_notifications.__wrapped__(  # type: ignore[attr-defined,no-any-return]
-            self, start, limit, stop, topics, inclusive_of_start=inclusive_of_start)
+            self, start, limit, stop, topics, inclusive_of_start=inclusive_of_start
+        )
 
     @once_more
     def max_notification_id(self) -> int | None:
         return PostgresApplicationRecorder.max_notification_id.__wrapped__(self)  # type: ignore[attr-defined,no-any-return]
 
     @once_more
-    def select_events(self, originator_id: UUID | str, *, gt: int | None = None,
-                      lte: int | None = None, desc: bool = False, limit: int | None = None
-                      ) -> Sequence[StoredEvent]:
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
         return PostgresAggregateRecorder.select_events.__wrapped__(  # type: ignore[attr-defined,no-any-return]
-            self, originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+            self, originator_id, gt=gt, lte=lte, desc=desc, limit=limit
+        )

@@ -33,13 +33,22 @@ class Api:
         self.tokens[name] = keys.issue(actor.actor_id, operator=actor.operator).token
         return self.auth(name)
 
-    def post(self, path: str, who: str, body: dict[str, object] | None = None,
-             **headers: str) -> Any:
+    def post(
+        self, path: str, who: str, body: dict[str, object] | None = None, **headers: str
+    ) -> Any:
         return self.client.post(path, json=body or {}, headers={**self.auth(who), **headers})
 
 
-ROLES = ("operator", "admin", "manager", "executive", "auditor", "integration", "consultant",
-         "outsider")
+ROLES = (
+    "operator",
+    "admin",
+    "manager",
+    "executive",
+    "auditor",
+    "integration",
+    "consultant",
+    "outsider",
+)
 
 
 @pytest.fixture
@@ -49,7 +58,10 @@ def api(database_url: str) -> Iterator[Api]:
     with TestClient(app, raise_server_exceptions=False) as client:
         world = World(app.state.ledger, Clock(datetime.now(UTC))).setup()
         keys: KeyStore = app.state.keys
-        tokens = {name: keys.issue(getattr(world, name).actor_id,
-                                   operator=getattr(world, name).operator).token
-                  for name in ROLES}
+        tokens = {
+            name: keys.issue(
+                getattr(world, name).actor_id, operator=getattr(world, name).operator
+            ).token
+            for name in ROLES
+        }
         yield Api(app, client, world, tokens)

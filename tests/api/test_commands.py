@@ -18,19 +18,32 @@ def count(api: Api) -> int:
 
 
 def recommend_body(api: Api, **over: Any) -> dict[str, Any]:
-    body = {"engagement_id": str(api.world.engagement_id),
-            "campaign_id": str(api.world.campaign_id), "kind": "adjust_budget",
-            "change": {"budget": BUDGET}, "rationale": "CPA fell", "evidence": ["r-1"],
-            "expected_impact": "+10%", "expires_at": "2099-01-01T00:00:00Z"}
+    body = {
+        "engagement_id": str(api.world.engagement_id),
+        "campaign_id": str(api.world.campaign_id),
+        "kind": "adjust_budget",
+        "change": {"budget": BUDGET},
+        "rationale": "CPA fell",
+        "evidence": ["r-1"],
+        "expected_impact": "+10%",
+        "expires_at": "2099-01-01T00:00:00Z",
+    }
     body.update(over)
     return body
 
 
 def test_planning_a_campaign_answers_201_with_location_version_and_position(api: Api) -> None:
     """A create answers 201, Location of the new campaign, ETag "1" and its log position."""
-    r = api.post(f"/v1/organizations/{api.world.org_id}/campaigns", "manager", {
-        "name": "Autumn", "objective": "Sales", "channels": ["ppc"],
-        "budget": {"amount": "100.50", "currency": "EUR", "period": "daily"}})
+    r = api.post(
+        f"/v1/organizations/{api.world.org_id}/campaigns",
+        "manager",
+        {
+            "name": "Autumn",
+            "objective": "Sales",
+            "channels": ["ppc"],
+            "budget": {"amount": "100.50", "currency": "EUR", "period": "daily"},
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert r.headers["location"] == f"/v1/campaigns/{body['aggregate_id']}"
@@ -43,25 +56,40 @@ def test_planning_a_campaign_answers_201_with_location_version_and_position(api:
 def test_the_recommend_approve_launch_cycle_runs_over_http(api: Api) -> None:
     """A consultant recommends, a manager approves and executes it; the execution cites it."""
     w = api.world
-    r = api.post(f"/v1/organizations/{w.org_id}/recommendations", "consultant",
-                 recommend_body(api))
+    r = api.post(f"/v1/organizations/{w.org_id}/recommendations", "consultant", recommend_body(api))
     assert r.status_code == 201, r.text
     rec = r.json()["aggregate_id"]
     r = api.post(f"/v1/recommendations/{rec}/approve", "manager", {"revision": 1})
     assert r.status_code == 200, r.text
-    r = api.post(f"/v1/campaigns/{w.campaign_id}/budget", "manager",
-                 {"budget": BUDGET, "implements": rec})
+    r = api.post(
+        f"/v1/campaigns/{w.campaign_id}/budget", "manager", {"budget": BUDGET, "implements": rec}
+    )
     assert r.status_code == 200, r.text
-    assert [e["type"] for e in r.json()["events"]] == ["Campaign.BudgetAdjusted",
-                                                       "Recommendation.Implemented"]
+    assert [e["type"] for e in r.json()["events"]] == [
+        "Campaign.BudgetAdjusted",
+        "Recommendation.Implemented",
+    ]
     got = api.client.get(f"/v1/recommendations/{rec}", headers=api.auth("auditor")).json()
     assert got["status"] == "implemented"
 
 
-@pytest.mark.parametrize("field", ["actor_id", "role", "party", "organization_id", "timestamp",
-                                   "recorded_at", "version", "expected_version", "position"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "actor_id",
+        "role",
+        "party",
+        "organization_id",
+        "timestamp",
+        "recorded_at",
+        "version",
+        "expected_version",
+        "position",
+    ],
+)
 def test_a_body_that_sets_envelope_versions_or_positions_is_refused_with_422(
-        api: Api, field: str) -> None:
+    api: Api, field: str
+) -> None:
     """Clients never set who acted, for whom, when, or at which version: 422, nothing appended."""
     before = count(api)
     r = api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "manager", {field: "1"})
@@ -73,10 +101,11 @@ def test_a_body_that_sets_envelope_versions_or_positions_is_refused_with_422(
 def test_a_float_amount_is_refused_and_nothing_is_appended(api: Api) -> None:
     """Money as a JSON number with a fraction is refused with float_money_refused."""
     before = count(api)
-    r = api.client.post(f"/v1/campaigns/{api.world.campaign_id}/budget",
-                        content=b'{"budget": {"amount": 5500.5, "currency": "EUR", '
-                                b'"period": "monthly"}}',
-                        headers={**api.auth("manager"), "Content-Type": "application/json"})
+    r = api.client.post(
+        f"/v1/campaigns/{api.world.campaign_id}/budget",
+        content=b'{"budget": {"amount": 5500.5, "currency": "EUR", "period": "monthly"}}',
+        headers={**api.auth("manager"), "Content-Type": "application/json"},
+    )
     assert r.status_code == 422
     assert r.json()["code"] == "float_money_refused"
     assert count(api) == before
@@ -94,9 +123,12 @@ def test_a_consultant_launching_is_forbidden_with_the_rule_named(api: Api) -> No
 def test_the_author_approving_is_refused_for_segregation_of_duties(api: Api) -> None:
     """An author holding the manager role still cannot approve its own recommendation."""
     w = api.world
-    w.run(w.operator, c.GrantMembership(organization_id=w.org_id,
-                                        member_id=w.consultant.actor_id,
-                                        member_role=Role.MANAGER))
+    w.run(
+        w.operator,
+        c.GrantMembership(
+            organization_id=w.org_id, member_id=w.consultant.actor_id, member_role=Role.MANAGER
+        ),
+    )
     rec = w.recommend()
     before = count(api)
     r = api.post(f"/v1/recommendations/{rec}/approve", "consultant", {"revision": 1})
@@ -109,9 +141,17 @@ def test_a_stale_revision_is_a_409_naming_the_current_revision(api: Api) -> None
     """Deciding on revision 1 after the author amended to 2 answers 409 revision_conflict."""
     w = api.world
     rec = w.recommend()
-    r = api.post(f"/v1/recommendations/{rec}/amend", "consultant", {
-        "revision": 1, "change": {"budget": BUDGET | {"amount": "5600"}}, "rationale": "more",
-        "expected_impact": "+11%", "expires_at": "2099-01-01T00:00:00Z"})
+    r = api.post(
+        f"/v1/recommendations/{rec}/amend",
+        "consultant",
+        {
+            "revision": 1,
+            "change": {"budget": BUDGET | {"amount": "5600"}},
+            "rationale": "more",
+            "expected_impact": "+11%",
+            "expires_at": "2099-01-01T00:00:00Z",
+        },
+    )
     assert r.status_code == 200, r.text
     before = count(api)
     r = api.post(f"/v1/recommendations/{rec}/approve", "manager", {"revision": 1})
@@ -133,11 +173,15 @@ def test_a_rule_violation_is_a_409_and_an_unknown_id_a_404(api: Api) -> None:
 
 def test_the_request_id_is_returned_and_stored_as_the_correlation_id(api: Api) -> None:
     """X-Request-ID comes back on the response and is the events' correlation id."""
-    r = api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "manager",
-                 **{"X-Request-ID": "req-abc.123"})
+    r = api.post(
+        f"/v1/campaigns/{api.world.campaign_id}/launch",
+        "manager",
+        **{"X-Request-ID": "req-abc.123"},
+    )
     assert r.headers["x-request-id"] == "req-abc.123"
-    history = api.client.get(f"/v1/aggregates/{api.world.campaign_id}/events",
-                             headers=api.auth("auditor")).json()["events"]
+    history = api.client.get(
+        f"/v1/aggregates/{api.world.campaign_id}/events", headers=api.auth("auditor")
+    ).json()["events"]
     assert history[-1]["envelope"]["correlation_id"] == "req-abc.123"
     assert history[-1]["envelope"]["role"] == "manager"
     assert history[-1]["envelope"]["party"] == "client"

@@ -23,8 +23,9 @@ def test_a_stale_if_match_is_refused_with_409_naming_the_current_version(api: Ap
 
 def test_a_malformed_if_match_is_refused_with_400(api: Api) -> None:
     """If-Match must be an ETag this API returned."""
-    r = api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "manager",
-                 **{"If-Match": "yesterday"})
+    r = api.post(
+        f"/v1/campaigns/{api.world.campaign_id}/launch", "manager", **{"If-Match": "yesterday"}
+    )
     assert r.status_code == 400
 
 
@@ -47,7 +48,8 @@ def test_thirty_two_clients_with_if_match_on_one_campaign_never_overwrite(api: A
     assert all(b["code"] == "version_conflict" for s, b in answers if s == 409)
     state = api.client.get(path, headers=api.auth("manager")).json()
     assert state["version"] == 2
-    history = api.client.get(f"/v1/aggregates/{api.world.campaign_id}/events",
-                             headers=api.auth("auditor")).json()["events"]
+    history = api.client.get(
+        f"/v1/aggregates/{api.world.campaign_id}/events", headers=api.auth("auditor")
+    ).json()["events"]
     assert [e["version"] for e in history] == [1, 2]
     assert history[1]["event_id"] == winners[0]["events"][0]["event_id"]  # type: ignore[index]

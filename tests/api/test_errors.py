@@ -6,8 +6,9 @@ from tests.api.conftest import Api
 
 
 def post_raw(api: Api, path: str, content: bytes, ctype: str = "application/json") -> object:
-    return api.client.post(path, content=content,
-                           headers={**api.auth("manager"), "Content-Type": ctype})
+    return api.client.post(
+        path, content=content, headers={**api.auth("manager"), "Content-Type": ctype}
+    )
 
 
 def test_malformed_json_is_a_400(api: Api) -> None:

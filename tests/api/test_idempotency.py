@@ -9,13 +9,13 @@ from tests.api.conftest import Api
 BUDGET = {"budget": {"amount": "6100", "currency": "EUR", "period": "monthly"}}
 
 
-def test_the_same_key_sent_ten_times_records_one_event_and_replays_the_response(
-        api: Api) -> None:
+def test_the_same_key_sent_ten_times_records_one_event_and_replays_the_response(api: Api) -> None:
     """Ten sequential retries: identical status and body, one event appended."""
     path = f"/v1/campaigns/{api.world.campaign_id}/budget"
     before = len(api.world.events())
-    answers = [api.post(path, "manager", BUDGET, **{"Idempotency-Key": "retry-1"})
-               for _ in range(10)]
+    answers = [
+        api.post(path, "manager", BUDGET, **{"Idempotency-Key": "retry-1"}) for _ in range(10)
+    ]
     assert {a.status_code for a in answers} == {200}
     assert len({a.text for a in answers}) == 1
     assert all(a.headers.get("idempotent-replayed") == "true" for a in answers[1:])
@@ -60,9 +60,12 @@ def test_keys_are_scoped_per_actor(api: Api) -> None:
     """Two actors using the same key string each get their own command recorded."""
     path = f"/v1/campaigns/{api.world.campaign_id}/budget"
     r1 = api.post(path, "manager", BUDGET, **{"Idempotency-Key": "shared"})
-    r2 = api.post(path, "executive",
-                  {"budget": {"amount": "6300", "currency": "EUR", "period": "monthly"}},
-                  **{"Idempotency-Key": "shared"})
+    r2 = api.post(
+        path,
+        "executive",
+        {"budget": {"amount": "6300", "currency": "EUR", "period": "monthly"}},
+        **{"Idempotency-Key": "shared"},
+    )
     assert r1.status_code == r2.status_code == 200
     assert r1.json()["events"] != r2.json()["events"]
 
@@ -78,7 +81,10 @@ def test_a_refused_command_is_not_remembered_under_its_key(api: Api) -> None:
 
 def test_a_malformed_key_is_refused_with_400(api: Api) -> None:
     """Keys are 1 to 255 characters of a safe alphabet."""
-    r = api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "manager",
-                 **{"Idempotency-Key": "bad key with spaces"})
+    r = api.post(
+        f"/v1/campaigns/{api.world.campaign_id}/launch",
+        "manager",
+        **{"Idempotency-Key": "bad key with spaces"},
+    )
     assert r.status_code == 400
     assert r.json()["code"] == "malformed_idempotency_key"

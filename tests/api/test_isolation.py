@@ -19,8 +19,13 @@ def other_org(api: Api) -> tuple[World, UUID]:
 
 def example_body(api: Api, path: str) -> dict[str, Any]:
     schema = api.app.openapi()["paths"][path]["post"]
-    ref = schema.get("requestBody", {}).get("content", {}).get("application/json", {}).get(
-        "schema", {}).get("$ref")
+    ref = (
+        schema.get("requestBody", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("schema", {})
+        .get("$ref")
+    )
     if not ref:
         return {}
     component = api.app.openapi()["components"]["schemas"][ref.rsplit("/", 1)[1]]
@@ -29,18 +34,22 @@ def example_body(api: Api, path: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("who", ["manager", "auditor", "consultant", "executive"])
 def test_every_id_bearing_route_answers_404_for_another_organizations_ids(
-        api: Api, who: str) -> None:
+    api: Api, who: str
+) -> None:
     """Each GET and POST with a path id of organization B, called by A's actors, is 404."""
     other, rec = other_org(api)
-    ids = {"organization_id": other.org_id, "campaign_id": other.campaign_id,
-           "recommendation_id": rec, "engagement_id": other.engagement_id}
+    ids = {
+        "organization_id": other.org_id,
+        "campaign_id": other.campaign_id,
+        "recommendation_id": rec,
+        "engagement_id": other.engagement_id,
+    }
     before = len(api.world.events())
     checked = 0
     for template, operations in api.app.openapi()["paths"].items():
         if "{" not in template or "key_id" in template:
             continue
-        targets = ([other.org_id, other.campaign_id, rec] if "{aggregate_id}" in template
-                   else [None])
+        targets = [other.org_id, other.campaign_id, rec] if "{aggregate_id}" in template else [None]
         for target, method in [(t, m) for t in targets for m in operations]:
             path = template.replace("{aggregate_id}", str(target))
             for name, value in ids.items():
@@ -48,8 +57,7 @@ def test_every_id_bearing_route_answers_404_for_another_organizations_ids(
             if method == "get":
                 r = api.client.get(path, headers=api.auth(who))
             else:
-                r = api.client.post(path, json=example_body(api, template),
-                                    headers=api.auth(who))
+                r = api.client.post(path, json=example_body(api, template), headers=api.auth(who))
             assert r.status_code == 404, (method, path, r.status_code, r.text)
             text = r.text
             leaked = [str(other.org_id), str(other.campaign_id), str(rec), "Client A"]
@@ -69,8 +77,11 @@ def test_a_consultant_sees_only_its_own_engagements_recommendations(api: Api) ->
     rival.engagement_id = rival.start_engagement()
     headers = api.key_for(rival.consultant, "rival")
     assert api.client.get(f"/v1/recommendations/{rec}", headers=headers).status_code == 404
-    assert api.client.get(f"/v1/recommendations/{rec}",
-                          headers=api.auth("consultant")).status_code == 200
-    listed = api.client.get(f"/v1/organizations/{w.org_id}/recommendations",
-                            headers=headers).json()["items"]
+    assert (
+        api.client.get(f"/v1/recommendations/{rec}", headers=api.auth("consultant")).status_code
+        == 200
+    )
+    listed = api.client.get(
+        f"/v1/organizations/{w.org_id}/recommendations", headers=headers
+    ).json()["items"]
     assert listed == []

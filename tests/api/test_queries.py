@@ -20,16 +20,20 @@ def test_a_campaign_can_be_read_as_of_a_past_moment(api: Api) -> None:
     assert now.json()["status"] == "active"
     assert then.json()["status"] == "draft"
     assert then.headers["etag"] == '"1"'
-    early = api.client.get(path, params={"as_of": "2000-01-01T00:00:00Z"},
-                           headers=api.auth("auditor"))
+    early = api.client.get(
+        path, params={"as_of": "2000-01-01T00:00:00Z"}, headers=api.auth("auditor")
+    )
     assert early.status_code == 404
 
 
 def test_a_recommendation_shows_its_revisions_and_decisions(api: Api) -> None:
     """The recommendation read carries every revision and each decision with its revision."""
     rec = api.world.recommend()
-    api.post(f"/v1/recommendations/{rec}/reject", "manager",
-             {"revision": 1, "reason_code": "timing", "reason_text": "not this quarter"})
+    api.post(
+        f"/v1/recommendations/{rec}/reject",
+        "manager",
+        {"revision": 1, "reason_code": "timing", "reason_text": "not this quarter"},
+    )
     body = api.client.get(f"/v1/recommendations/{rec}", headers=api.auth("consultant")).json()
     assert body["status"] == "rejected"
     assert body["decisions"][0]["revision"] == 1
@@ -40,8 +44,9 @@ def test_a_recommendation_shows_its_revisions_and_decisions(api: Api) -> None:
 def test_an_aggregates_history_carries_the_full_envelope(api: Api) -> None:
     """Every event in the history names actor, role, party, organization and correlation."""
     rec = api.world.recommend()
-    events = api.client.get(f"/v1/aggregates/{rec}/events",
-                            headers=api.auth("auditor")).json()["events"]
+    events = api.client.get(f"/v1/aggregates/{rec}/events", headers=api.auth("auditor")).json()[
+        "events"
+    ]
     envelope = events[0]["envelope"]
     assert envelope["actor_id"] == str(api.world.consultant.actor_id)
     assert envelope["role"] == "consultant"
@@ -63,8 +68,9 @@ def test_list_pages_are_clamped_and_follow_a_cursor(api: Api) -> None:
         seen += [c["id"] for c in page["items"]]
         if not page["next_cursor"]:
             break
-        page = api.client.get(path, params={"limit": 2, "cursor": page["next_cursor"]},
-                              headers=api.auth("manager")).json()
+        page = api.client.get(
+            path, params={"limit": 2, "cursor": page["next_cursor"]}, headers=api.auth("manager")
+        ).json()
     assert len(seen) == len(set(seen)) == 5
     huge = api.client.get(path, params={"limit": 10**9}, headers=api.auth("manager"))
     assert huge.status_code == 200 and len(huge.json()["items"]) == 5

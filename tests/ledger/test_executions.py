@@ -20,6 +20,7 @@ from ledger.values import KpiTarget, ProposedChange
 from tests.ledger.checks import (
     REC_STATUSES,
     assert_refused,
+    bring_to,
     campaign,
     recommendation,
     recommendation_in,
@@ -138,7 +139,7 @@ def test_a_deviation_reason_without_a_cited_recommendation_is_refused(world: Wor
 def test_only_an_approved_recommendation_can_be_carried_out(world: World, status: str) -> None:
     """Given a recommendation not (or no longer) approved, citing it is refused."""
     rec_id = recommendation_in(world, status)
-    assert_refused(world, world.manager, adjust(world, "5500", rec_id), InvalidTransition)
+    assert_refused(world, world.manager, adjust(world, "5600", rec_id), InvalidTransition)
 
 
 def test_a_recommendation_for_another_campaign_cannot_be_cited(world: World) -> None:
@@ -149,12 +150,17 @@ def test_a_recommendation_for_another_campaign_cannot_be_cited(world: World) -> 
     assert_refused(world, world.manager, command, InvalidCommand)
 
 
-@pytest.mark.parametrize("command_class", [c.LaunchCampaign, c.CancelCampaign, c.CompleteCampaign])
+@pytest.mark.parametrize(
+    ("command_class", "status"),
+    [(c.LaunchCampaign, "draft"), (c.CancelCampaign, "draft"), (c.CompleteCampaign, "active")],
+    ids=["launch", "cancel", "complete"],
+)
 def test_a_recommendation_of_another_kind_cannot_be_cited(
-    world: World, command_class: type[c.Execution]
+    world: World, command_class: type[c.Execution], status: str
 ) -> None:
     """Given an approved budget recommendation, a status change citing it is refused."""
     rec_id = recommendation_in(world, "approved")
+    bring_to(world, status)
     command = command_class(campaign_id=world.campaign_id, implements=rec_id)
     assert_refused(world, world.manager, command, InvalidCommand)
 

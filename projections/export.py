@@ -1,0 +1,77 @@
+"""Streaming export of the audit trail as CSV or NDJSON, in constant memory.
+
+:func:`export_audit` is a generator of text chunks: rows come from a server-side cursor on
+PostgreSQL (a named psycopg cursor fetching ``itersize`` rows per round trip) or
+``fetchmany`` on SQLite, inside one read transaction (so the export is one consistent
+snapshot), and are written out ``chunk_rows`` at a time. Memory is bounded by one fetch and
+one chunk, whatever the row count. Closing the generator early (a client that disconnects)
+ends the transaction and returns the connection.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from projections import catalog
+from projections.codec import loads
+from projections.db import Database
+from projections.queries.audit import AuditFilter, select
+from projections.views.audit import COLUMNS, JSON_COLUMNS
+from projections.views.audit import PROJECTION as AUDIT
+
+Format = Literal["csv", "ndjson"]
+MEDIA_TYPES: dict[str, str] = {"csv": "text/csv", "ndjson": "application/x-ndjson"}
+
+
+def _generation(db: Database) -> int:
+    with db.transaction() as tx:
+        _, generation, _ = catalog.readable(tx, AUDIT)
+    return generation
+
+
+def export_audit(
+    db: Database,
+    flt: AuditFilter,
+    fmt: Format = "ndjson",
+    *,
+    fetch_size: int = 2000,
+    chunk_rows: int = 500,
+) -> Iterator[str]:
+    """The entries matching ``flt`` in log order: a CSV header then rows (JSON columns
+    as JSON text), or one JSON object per line (JSON columns as nested JSON)."""
+    if fmt not in MEDIA_TYPES:
+        raise ValueError(f"unknown export format {fmt!r}")
+    generation = _generation(db)
+    where = flt.where()
+    rows = db.stream(select(where), where.params, names=AUDIT.names(generation), size=fetch_size)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n") if fmt == "csv" else None
+    if writer is not None:
+        writer.writerow(COLUMNS)
+    pending = 0
+    for row in rows:
+        if writer is not None:
+            writer.writerow([_cell(row[c]) for c in COLUMNS])
+        else:
+            buffer.write(json.dumps(_object(row), separators=(",", ":")))
+            buffer.write("\n")
+        pending += 1
+        if pending >= chunk_rows:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    if tail := buffer.getvalue():
+        yield tail
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _object(row: dict[str, Any]) -> dict[str, Any]:
+    return {c: (loads(row[c]) if c in JSON_COLUMNS else row[c]) for c in COLUMNS}

@@ -1,0 +1,171 @@
+"""Recommendation-register and exception queries.
+
+Exceptions for compliance, each a filtered listing in log order:
+
+``execution_without_recommendation``  an execution that cites no recommendation
+``deviation``                         an execution that differs from the approval it cites
+``approved_not_implemented``          approved more than ``days`` before ``now``, not carried out
+``escalation_pending``                awaiting an executive's decision
+``expired_undecided``                 expired, or past its expiry and still undecided
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from projections import catalog
+from projections.codec import ts
+from projections.db import Database, Row
+from projections.queries.paging import Page, Visible, Where, after, clamp, decode, page
+from projections.views.register import PROJECTION as REGISTER
+
+JSON_COLUMNS = ("change", "approved_change", "consultant_ids", "channels", "campaign_ids")
+
+
+class ExceptionKind(StrEnum):
+    EXECUTION_WITHOUT_RECOMMENDATION = "execution_without_recommendation"
+    DEVIATION = "deviation"
+    APPROVED_NOT_IMPLEMENTED = "approved_not_implemented"
+    ESCALATION_PENDING = "escalation_pending"
+    EXPIRED_UNDECIDED = "expired_undecided"
+
+
+ON_EXECUTIONS = frozenset({ExceptionKind.EXECUTION_WITHOUT_RECOMMENDATION, ExceptionKind.DEVIATION})
+
+
+def _row(row: Row) -> Row:
+    row = decode(row, JSON_COLUMNS)
+    for flag in ("escalated", "as_approved"):
+        if flag in row and row[flag] is not None:
+            row[flag] = bool(row[flag])
+    return row
+
+
+def _page(
+    db: Database, table: str, where: Where, cursor: str | None, limit: int | None
+) -> Page[Row]:
+    n = clamp(limit)
+    if start := after(cursor):
+        where.raw("position > ?", start)
+    text = "SELECT * FROM {" + table + "}" + where.sql() + f" ORDER BY position LIMIT {n + 1}"  # noqa: S608 - table slots and clauses are constants of this package; values are bound
+    with db.transaction() as tx:
+        vtx, _, position = catalog.readable(tx, REGISTER)
+        rows = vtx.all(text, where.params)
+    return page([_row(r) for r in rows], n, lambda r: r["position"], position)
+
+
+def recommendations(
+    db: Database,
+    *,
+    organization_id: UUID | None = None,
+    engagement_id: UUID | None = None,
+    campaign_id: UUID | None = None,
+    author_id: UUID | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+    visible_to: Visible = None,
+) -> Page[Row]:
+    """Register rows in the order they were first recommended; ``since``/``until`` bound
+    the time of recommendation."""
+    where = (
+        Where()
+        .eq("organization_id", organization_id)
+        .eq("engagement_id", engagement_id)
+        .eq("campaign_id", campaign_id)
+        .eq("author_id", author_id)
+        .eq("status", status)
+        .eq("kind", kind)
+        .time_from("recommended_at", since)
+        .time_before("recommended_at", until)
+        .one_of("engagement_id", visible_to)
+    )
+    return _page(db, "recommendations", where, cursor, limit)
+
+
+def recommendation(
+    db: Database, recommendation_id: UUID, *, visible_to: Visible = None
+) -> tuple[Row | None, int]:
+    """One register row (None when absent or not visible) and the position it reflects."""
+    where = Where().eq("recommendation_id", recommendation_id).one_of("engagement_id", visible_to)
+    with db.transaction() as tx:
+        vtx, _, position = catalog.readable(tx, REGISTER)
+        row = vtx.one("SELECT * FROM {recommendations}" + where.sql(), where.params)  # noqa: S608 - table slots and clauses are constants of this package; values are bound
+    return (None if row is None else _row(row)), position
+
+
+def decisions_on(db: Database, recommendation_id: UUID, *, visible_to: Visible = None) -> list[Row]:
+    """Every client decision on one recommendation, in order."""
+    where = Where().eq("recommendation_id", recommendation_id).one_of("engagement_id", visible_to)
+    with db.transaction() as tx:
+        vtx, _, _ = catalog.readable(tx, REGISTER)
+        text = "SELECT * FROM {decisions}" + where.sql() + " ORDER BY position"  # noqa: S608 - constant slots and clauses; values are bound
+        return vtx.all(text, where.params)
+
+
+def exception_filter(kind: ExceptionKind, *, now: datetime, days: int) -> tuple[str, Where]:
+    """The table and the condition of one kind of exception."""
+    w = Where()
+    if kind is ExceptionKind.EXECUTION_WITHOUT_RECOMMENDATION:
+        return "executions", w.raw("recommendation_id IS NULL")
+    if kind is ExceptionKind.DEVIATION:
+        return "executions", w.raw("as_approved = 0")
+    if kind is ExceptionKind.APPROVED_NOT_IMPLEMENTED:
+        w.raw("implementation = 'not_yet'").time_before("decided_at", now - timedelta(days=days))
+        return "recommendations", w
+    if kind is ExceptionKind.ESCALATION_PENDING:
+        return "recommendations", w.raw("status = 'awaiting_executive'")
+    w.raw(
+        "(status = 'expired' OR (status IN ('pending', 'awaiting_executive') AND expires_at <= ?))",
+        ts(now),
+    )
+    return "recommendations", w
+
+
+def exceptions(
+    db: Database,
+    kind: ExceptionKind,
+    *,
+    now: datetime,
+    days: int = 14,
+    organization_id: UUID | None = None,
+    campaign_id: UUID | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+    visible_to: Visible = None,
+) -> Page[Row]:
+    """One kind of exception, a page at a time; each row says its ``kind``."""
+    table, where = exception_filter(kind, now=now, days=days)
+    where.eq("organization_id", organization_id).eq("campaign_id", campaign_id)
+    where.one_of("engagement_id", visible_to)
+    result = _page(db, table, where, cursor, limit)
+    for row in result.items:
+        row["kind"] = kind.value
+    return result
+
+
+def exception_counts(
+    db: Database,
+    *,
+    now: datetime,
+    days: int = 14,
+    organization_id: UUID | None = None,
+    visible_to: Visible = None,
+) -> dict[str, Any]:
+    """How many of each kind, and the position the counts reflect."""
+    counts: dict[str, Any] = {}
+    with db.transaction() as tx:
+        vtx, _, position = catalog.readable(tx, REGISTER)
+        for kind in ExceptionKind:
+            table, where = exception_filter(kind, now=now, days=days)
+            where.eq("organization_id", organization_id).one_of("engagement_id", visible_to)
+            text = "SELECT COUNT(*) AS n FROM {" + table + "}" + where.sql()  # noqa: S608 - table slots and clauses are constants of this package; values are bound
+            counts[kind.value] = int(vtx.scalar(text, where.params))
+    counts["position"] = position
+    return counts
