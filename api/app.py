@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import problems
+from api import openapi, problems
 from api.keys import KeyStore
 from api.logs import configure_logging
 from api.middleware import EdgeMiddleware
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     problems.install(app)
+    openapi.install(app)
     app.include_router(commands.router, tags=["commands"])
     app.include_router(queries.router, tags=["queries"])
     app.include_router(admin.router)

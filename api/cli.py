@@ -26,7 +26,7 @@ from ledger.errors import LedgerError
 from ledger.identity import Actor
 from ledger.settings import Settings
 from ledger.store import describe
-from ledger.values import Channel, Role
+from ledger.values import Channel, MemberRole
 
 app = typer.Typer(
     help="Campaign Decision Ledger", no_args_is_help=True, pretty_exceptions_enable=False
@@ -178,14 +178,14 @@ def org_create(
 
 
 @roles.command("grant")
-def role_grant(organization: UUID, actor: UUID, role: Role) -> None:
+def role_grant(organization: UUID, actor: UUID, role: MemberRole) -> None:
     """Grant ROLE in ORGANIZATION to ACTOR."""
     run(c.GrantMembership(organization_id=organization, member_id=actor, member_role=role))
 
 
 @roles.command("revoke")
 def role_revoke(
-    organization: UUID, actor: UUID, role: Role, reason: Annotated[str, typer.Option()]
+    organization: UUID, actor: UUID, role: MemberRole, reason: Annotated[str, typer.Option()]
 ) -> None:
     """Revoke ROLE in ORGANIZATION from ACTOR."""
     run(

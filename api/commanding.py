@@ -89,7 +89,7 @@ def add_command(
         ledger: LedgerDep,
         actor: ActorDep,
         key: IdempotencyKeyDep,
-        expected: ExpectedVersionDep,
+        expected: ExpectedVersionDep = None,
         **kwargs: Any,
     ) -> JSONResponse:
         body = kwargs.pop("body", None)
@@ -100,6 +100,8 @@ def add_command(
         return respond(execute(request, ledger, actor, cmd, key), location)
 
     params = list(inspect.signature(endpoint).parameters.values())[:-1]
+    if command.creates:  # nothing to expect a version of yet: no If-Match
+        params = [p for p in params if p.name != "expected"]
     for name in path_fields:
         params.append(
             inspect.Parameter(

@@ -21,11 +21,11 @@ from ledger.values import (
     BudgetPeriod,
     Channel,
     KpiTarget,
+    MemberRole,
     Money,
     ProposedChange,
     RecommendationKind,
     RejectionReason,
-    Role,
 )
 
 
@@ -68,7 +68,7 @@ class Demo:
         result = self.ledger.execute(cmd, self.actors[who])
         return result.resource_id or result.aggregate_id
 
-    def org(self, key: str, name: str, limit: str, people: dict[str, Role]) -> UUID:
+    def org(self, key: str, name: str, limit: str, people: dict[str, MemberRole]) -> UUID:
         org_id = self.run(
             "operator",
             c.CreateOrganization(name=name, default_currency="EUR", approval_limit=Decimal(limit)),
@@ -125,13 +125,21 @@ def seed(ledger: Ledger, keys: KeyStore, clock: SimClock) -> dict[str, Any]:
         "client_a",
         "Client A (retail)",
         "1000",
-        {"manager_a": Role.MANAGER, "executive_a": Role.EXECUTIVE, "auditor_a": Role.AUDITOR},
+        {
+            "manager_a": MemberRole.MANAGER,
+            "executive_a": MemberRole.EXECUTIVE,
+            "auditor_a": MemberRole.AUDITOR,
+        },
     )
     b = d.org(
         "client_b",
         "Client B (travel)",
         "500",
-        {"manager_b": Role.MANAGER, "executive_b": Role.EXECUTIVE, "auditor_b": Role.AUDITOR},
+        {
+            "manager_b": MemberRole.MANAGER,
+            "executive_b": MemberRole.EXECUTIVE,
+            "auditor_b": MemberRole.AUDITOR,
+        },
     )
     now = d.clock.now
     consultants = (d.actors["consultant_1"].actor_id, d.actors["consultant_2"].actor_id)

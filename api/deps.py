@@ -6,6 +6,7 @@ import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from pydantic import StringConstraints
 
 from api.keys import KeyStore
 from api.problems import ApiError
@@ -13,6 +14,9 @@ from ledger.application import Ledger
 from ledger.identity import Actor
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{1,255}$")
+IF_MATCH = re.compile(r'^(\*|(W/)?"?[1-9][0-9]{0,17}"?)$')
+KeyText = Annotated[str, StringConstraints(pattern=IDEMPOTENCY_KEY.pattern)]
+IfMatchText = Annotated[str, StringConstraints(pattern=IF_MATCH.pattern)]
 BEARER = {"WWW-Authenticate": 'Bearer realm="ledger"'}
 
 

@@ -6,6 +6,7 @@ unavailable 503 with Retry-After, anything else 500 with the request id and no i
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
 
@@ -159,20 +160,17 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {
+            400: "malformed_json",
             404: "not_found",
             405: "method_not_allowed",
             413: "payload_too_large",
             415: "unsupported_media_type",
         }
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
-        return problem(
-            request,
-            exc.status_code,
-            code,
-            str(exc.detail),
-            str(exc.detail),
-            dict(exc.headers or {}),
-        )
+        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
+        return problem(request, exc.status_code, code, str(exc.detail), str(exc.detail), headers)
 
     async def unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("store unavailable", error=type(exc).__name__)
@@ -198,6 +196,16 @@ def install(app: FastAPI) -> None:
             "Internal error",
             "an unexpected error occurred; quote the request id when reporting it",
         )
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method any route offers on ``path`` (routes may live in several routers)."""
+    methods: set[str] = set()
+    for template, ops in app.openapi()["paths"].items():
+        pattern = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in ops}
+    return sorted(methods)
 
 
 def _clean(err: Any) -> dict[str, Any]:

@@ -123,18 +123,16 @@ class ListenWaiter:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                for _ in self._conn.notifies(timeout=min(self._slice, remaining), stop_after=1):
-                    self._drain()
+                # stop_after=1: a later wait returns at once for notifications still queued,
+                # which costs one empty read; a timeout of 0 would mean "no timeout" to psycopg.
+                timeout = max(min(self._slice, remaining), 0.005)
+                for _ in self._conn.notifies(timeout=timeout, stop_after=1):
                     return
         except psycopg.OperationalError:
             self._drop()
             time.sleep(min(self._slice, max(deadline - time.monotonic(), 0)))
         finally:
             self._nudged.clear()
-
-    def _drain(self) -> None:
-        for _ in self._conn.notifies(timeout=0.001):
-            pass
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None

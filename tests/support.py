@@ -14,7 +14,14 @@ from ledger import commands as c
 from ledger.application import Ledger
 from ledger.identity import Actor
 from ledger.results import CommandResult
-from ledger.values import Budget, BudgetPeriod, Channel, ProposedChange, RecommendationKind, Role
+from ledger.values import (
+    Budget,
+    BudgetPeriod,
+    Channel,
+    MemberRole,
+    ProposedChange,
+    RecommendationKind,
+)
 
 
 class Clock:
@@ -76,7 +83,9 @@ class World:
             self.run(
                 self.operator,
                 c.GrantMembership(
-                    organization_id=self.org_id, member_id=actor.actor_id, member_role=Role(role)
+                    organization_id=self.org_id,
+                    member_id=actor.actor_id,
+                    member_role=MemberRole(role),
                 ),
             )
         self.engagement_id = self.start_engagement()

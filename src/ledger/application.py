@@ -52,6 +52,7 @@ log = structlog.get_logger("ledger.command")
 
 TARGET_FIELDS = ("recommendation_id", "campaign_id", "organization_id")
 UNAVAILABLE = (OperationalError, InterfaceError)
+MAX_BACKOFF = 0.05  # seconds: the longest jittered pause between two attempts
 
 
 def fingerprint(command: c.Command) -> str:
@@ -174,7 +175,9 @@ class Ledger(Application[UUID]):
                         return replay
                     if command.expected_version is not None:
                         raise self._version_conflict(command) from None
-                    time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter
+                    if attempt + 1 < self.settings.max_retries:
+                        pause = min(0.002 * 2**attempt, MAX_BACKOFF)
+                        time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter
                 except LedgerError:
                     replay = self._replay(actor, key, print_)
                     if replay is not None:

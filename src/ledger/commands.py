@@ -20,11 +20,11 @@ from ledger.values import (
     Channel,
     Currency,
     KpiTarget,
+    MemberRole,
     Money,
     ProposedChange,
     RecommendationKind,
     RejectionReason,
-    Role,
 )
 
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
@@ -62,19 +62,13 @@ class ChangeOrganizationSettings(Command):
 class GrantMembership(Command):
     organization_id: UUID
     member_id: UUID
-    member_role: Role
-
-    @model_validator(mode="after")
-    def _membership_role(self) -> GrantMembership:
-        if self.member_role in (Role.CONSULTANT, Role.OPERATOR):
-            raise ValueError("consultants act through engagements; operators are not members")
-        return self
+    member_role: MemberRole
 
 
 class RevokeMembership(Command):
     organization_id: UUID
     member_id: UUID
-    member_role: Role
+    member_role: MemberRole
     reason: Text
 
 

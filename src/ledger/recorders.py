@@ -46,7 +46,7 @@ class FastFailPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        return PostgresApplicationRecorder.insert_events.__wrapped__(  # type: ignore[attr-defined,no-any-return]
+        return PostgresApplicationRecorder.insert_events.__wrapped__(  # type: ignore[no-any-return]
             self, stored_events, **kwargs
         )
 
@@ -60,13 +60,13 @@ class FastFailPostgresRecorder(PostgresApplicationRecorder):
         *,
         inclusive_of_start: bool = True,
     ) -> Sequence[Notification]:
-        return PostgresApplicationRecorder.select_notifications.__wrapped__(  # type: ignore[attr-defined,no-any-return]
+        return PostgresApplicationRecorder.select_notifications.__wrapped__(  # type: ignore[no-any-return]
             self, start, limit, stop, topics, inclusive_of_start=inclusive_of_start
         )
 
     @once_more
     def max_notification_id(self) -> int | None:
-        return PostgresApplicationRecorder.max_notification_id.__wrapped__(self)  # type: ignore[attr-defined,no-any-return]
+        return PostgresApplicationRecorder.max_notification_id.__wrapped__(self)  # type: ignore[no-any-return]
 
     @once_more
     def select_events(
@@ -78,6 +78,6 @@ class FastFailPostgresRecorder(PostgresApplicationRecorder):
         desc: bool = False,
         limit: int | None = None,
     ) -> Sequence[StoredEvent]:
-        return PostgresAggregateRecorder.select_events.__wrapped__(  # type: ignore[attr-defined,no-any-return]
+        return PostgresAggregateRecorder.select_events.__wrapped__(  # type: ignore[no-any-return]
             self, originator_id, gt=gt, lte=lte, desc=desc, limit=limit
         )

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from ledger.errors import FloatMoneyRefused
 
@@ -26,7 +26,14 @@ class Role(StrEnum):
     OPERATOR = "operator"
 
 
-MEMBERSHIP_ROLES = (Role.MANAGER, Role.EXECUTIVE, Role.AUDITOR, Role.ADMIN, Role.INTEGRATION)
+class MemberRole(StrEnum):
+    """The roles an organization grants; consultants act through engagements instead."""
+
+    MANAGER = "manager"
+    EXECUTIVE = "executive"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+    INTEGRATION = "integration"
 
 
 class Party(StrEnum):
@@ -112,18 +119,27 @@ class RejectionReason(StrEnum):
 
 
 def _refuse_float(value: Any) -> Any:
+    """Amounts arrive as decimal strings (or Decimals from Python callers), never floats."""
     if isinstance(value, float):
         raise FloatMoneyRefused(
-            "money amounts must be given as a decimal string or integer, never a float",
+            "money amounts must be given as a decimal string, never a float",
             value=repr(value),
         )
+    if isinstance(value, (int, bool)):
+        raise ValueError('amounts are given as decimal strings, e.g. "1500.00"')
     return value
 
 
+AMOUNT_SCHEMA = {
+    "description": 'A decimal amount as a string, e.g. "1500.00"; never a JSON number',
+    "type": "string",
+    "pattern": r"^[0-9]{1,14}(\.[0-9]{1,4})?$",
+}
 Amount = Annotated[
     Decimal,
     BeforeValidator(_refuse_float),
     Field(ge=0, max_digits=18, decimal_places=4),
+    WithJsonSchema(AMOUNT_SCHEMA),
 ]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 
@@ -152,7 +168,18 @@ class Budget(Value):
 
 class KpiTarget(Value):
     metric: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
-    target: Annotated[Decimal, BeforeValidator(_refuse_float), Field(max_digits=18)]
+    target: Annotated[
+        Decimal,
+        BeforeValidator(_refuse_float),
+        Field(max_digits=18, decimal_places=6),
+        WithJsonSchema(
+            {
+                "description": 'A decimal target as a string, e.g. "4.5"',
+                "type": "string",
+                "pattern": r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$",
+            }
+        ),
+    ]
     unit: Annotated[str, Field(min_length=1, max_length=32)]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ledger import commands as c
-from ledger.values import Role
+from ledger.values import MemberRole
 from tests.api.conftest import Api
 
 BUDGET = {"amount": "5500", "currency": "EUR", "period": "monthly"}
@@ -48,7 +48,8 @@ def test_planning_a_campaign_answers_201_with_location_version_and_position(api:
     body = r.json()
     assert r.headers["location"] == f"/v1/campaigns/{body['aggregate_id']}"
     assert r.headers["etag"] == '"1"'
-    assert body["version"] == 1 and body["position"] == body["events"][0]["position"]
+    assert body["version"] == 1
+    assert body["position"] == body["events"][0]["position"]
     got = api.client.get(r.headers["location"], headers=api.auth("manager"))
     assert got.json()["budget"] == {"amount": "100.50", "currency": "EUR", "period": "daily"}
 
@@ -126,7 +127,9 @@ def test_the_author_approving_is_refused_for_segregation_of_duties(api: Api) -> 
     w.run(
         w.operator,
         c.GrantMembership(
-            organization_id=w.org_id, member_id=w.consultant.actor_id, member_role=Role.MANAGER
+            organization_id=w.org_id,
+            member_id=w.consultant.actor_id,
+            member_role=MemberRole.MANAGER,
         ),
     )
     rec = w.recommend()

@@ -54,7 +54,8 @@ def test_an_aggregates_history_carries_the_full_envelope(api: Api) -> None:
     assert envelope["organization_id"] == str(api.world.org_id)
     assert envelope["engagement_id"] == str(api.world.engagement_id)
     assert envelope["correlation_id"]
-    assert events[0]["position"] >= 1 and events[0]["recorded_at"].endswith("+00:00")
+    assert events[0]["position"] >= 1
+    assert events[0]["recorded_at"].endswith("+00:00")
 
 
 def test_list_pages_are_clamped_and_follow_a_cursor(api: Api) -> None:
@@ -73,6 +74,7 @@ def test_list_pages_are_clamped_and_follow_a_cursor(api: Api) -> None:
         ).json()
     assert len(seen) == len(set(seen)) == 5
     huge = api.client.get(path, params={"limit": 10**9}, headers=api.auth("manager"))
-    assert huge.status_code == 200 and len(huge.json()["items"]) == 5
+    assert huge.status_code == 200
+    assert len(huge.json()["items"]) == 5
     bad = api.client.get(path, params={"cursor": "!!"}, headers=api.auth("manager"))
     assert bad.status_code == 400

@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+from eventsourcing.utils import resolve_topic
+
 from ledger import commands as c
 from ledger.domain.base import LedgerAggregate
 from ledger.errors import NotFound
@@ -65,15 +67,20 @@ PERSONAL = {
 
 
 def event_classes() -> list[type[LedgerAggregate.Event]]:
-    """Every concrete event class of the ledger's aggregates."""
-    found: list[type[LedgerAggregate.Event]] = []
+    """Every event class of the ledger's aggregates, as its topic resolves.
+
+    The library's aggregate metaclass redefines nested event classes, so walking
+    ``__subclasses__`` meets two classes per name; the one a topic resolves to is the one
+    that is stored and loaded."""
+    found: dict[str, type[LedgerAggregate.Event]] = {}
     todo: list[type[Any]] = [LedgerAggregate.Event]
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
         if cls.__module__.startswith("ledger.domain.") and cls.__module__ != "ledger.domain.base":
-            found.append(cls)
-    return sorted(set(found), key=lambda k: (k.__module__, k.__qualname__))
+            topic = f"{cls.__module__}:{cls.__qualname__}"
+            found[topic] = resolve_topic(topic)
+    return [found[t] for t in sorted(found)]
 
 
 def targets_of_org_a(a: World) -> dict[str, c.Command]:

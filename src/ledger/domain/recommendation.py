@@ -51,6 +51,10 @@ class Recommendation(LedgerAggregate):
     state: RecommendationState = field(init=False)
 
     class Recommended(LedgerAggregate.Created):
+        """Version 2 added ``evidence``; a version 1 event reads as having none."""
+
+        class_version = 2
+
         campaign_id: UUID | None
         kind: str
         change: dict[str, Any]
@@ -79,6 +83,10 @@ class Recommendation(LedgerAggregate):
                     )
                 ],
             )
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["evidence"] = []
 
     class Amended(LedgerAggregate.Event):
         revision: int
