@@ -77,7 +77,7 @@ class KeyStore:
                 min_size=1,
                 max_size=4,
                 open=True,
-                timeout=settings.pg_connect_timeout,
+                timeout=settings.pg_pool_timeout,
                 kwargs={"autocommit": True},
             )
         self._create()

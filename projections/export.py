@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any, Literal
 
 from projections import catalog
@@ -40,7 +40,7 @@ def export_audit(
     *,
     fetch_size: int = 2000,
     chunk_rows: int = 500,
-) -> Iterator[str]:
+) -> Generator[str]:
     """The entries matching ``flt`` in log order: a CSV header then rows (JSON columns
     as JSON text), or one JSON object per line (JSON columns as nested JSON)."""
     if fmt not in MEDIA_TYPES:

@@ -1,4 +1,5 @@
-"""The ledger's PostgreSQL recorder: the library's, with a retry policy that fails fast.
+"""The ledger's recorders: the library's, plus the Merkle log written in the append's own
+transaction (see ``ledger.merkle_log``), and, on PostgreSQL, a retry policy that fails fast.
 
 The library retries a failed read or append ten times, 0.2 s apart: behind a stopped
 database a request would hang for seconds before the caller hears anything. Here a call is
@@ -19,7 +20,17 @@ from eventsourcing.persistence import (
     OperationalError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL
+
+from ledger.merkle_log import MerkleTables, Record
 
 F = TypeVar("F", bound=Callable[..., Any])
 TRANSIENT = (InterfaceError, OperationalError)
@@ -41,7 +52,48 @@ def once_more(func: F) -> F:
     return call  # type: ignore[return-value]
 
 
+def records(ids: Sequence[int] | None, stored: Sequence[StoredEvent]) -> list[Record]:
+    assert ids is not None
+    assert len(ids) == len(stored)
+    return [
+        (pos, UUID(str(s.originator_id)), s.originator_version, s.topic, s.state)
+        for pos, s in zip(ids, stored, strict=True)
+    ]
+
+
+class MerkleSQLiteRecorder(SQLiteApplicationRecorder):
+    def __init__(
+        self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"
+    ) -> None:
+        self.merkle = MerkleTables("?")
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.merkle.create_statements()]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        self.merkle.append(c, records(ids, stored_events))
+        return ids
+
+
 class FastFailPostgresRecorder(PostgresApplicationRecorder):
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.merkle = MerkleTables("%s", prefix=f'"{datastore.schema}".', blob="BYTEA")
+        self.sql_create_statements.extend(SQL(s).format() for s in self.merkle.create_statements())
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        self.merkle.append(curs, records(ids, stored_events))
+        return ids
+
     @once_more
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -22,7 +22,10 @@ from ledger.settings import Settings
 _DIR = Path(tempfile.mkdtemp(prefix="ledger-st-"))
 SETTINGS = Settings(database_url=f"sqlite:///{_DIR / 'ledger.db'}", log_format="json")
 APP = create_app(SETTINGS)
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+CONFIG = schemathesis.config.SchemathesisConfig.from_path(
+    str(Path(__file__).resolve().parents[2] / "schemathesis.toml")
+)
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG)
 MAX_EXAMPLES = int(os.environ.get("LEDGER_SCHEMATHESIS_EXAMPLES", "25"))
 
 

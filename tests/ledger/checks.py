@@ -22,11 +22,11 @@ from ledger.errors import LedgerError
 from ledger.identity import Actor
 from ledger.values import (
     Channel,
+    MemberRole,
     Money,
     ProposedChange,
     RecommendationKind,
     RejectionReason,
-    Role,
 )
 from tests.support import World, budget
 
@@ -95,7 +95,7 @@ def grant(world: World, actor: Actor, role: str) -> None:
     world.run(
         world.admin,
         c.GrantMembership(
-            organization_id=world.org_id, member_id=actor.actor_id, member_role=Role(role)
+            organization_id=world.org_id, member_id=actor.actor_id, member_role=MemberRole(role)
         ),
     )
 

@@ -22,7 +22,7 @@ from ledger.domain.base import LedgerAggregate
 from ledger.errors import NotFound
 from ledger.identity import Actor
 from ledger.results import CommandResult
-from ledger.values import Channel, KpiTarget, ProposedChange, Role
+from ledger.values import Channel, KpiTarget, MemberRole, ProposedChange
 from tests.ledger.checks import (
     amend_command,
     assert_refused,
@@ -111,7 +111,7 @@ def targets_of_org_a(a: World) -> dict[str, c.Command]:
         "mark implemented": c.MarkImplemented(recommendation_id=rec_id, note="x"),
         "recommend": recommend_command(a),
         "grant": c.GrantMembership(
-            organization_id=a.org_id, member_id=uuid4(), member_role=Role.MANAGER
+            organization_id=a.org_id, member_id=uuid4(), member_role=MemberRole.MANAGER
         ),
         "settings": c.ChangeOrganizationSettings(organization_id=a.org_id, name="mine now"),
         "end engagement": c.EndEngagement(

@@ -12,10 +12,10 @@ from ledger import commands as c
 from ledger.values import (
     Channel,
     KpiTarget,
+    MemberRole,
     Money,
     ProposedChange,
     RejectionReason,
-    MemberRole,
 )
 from tests.support import World, budget
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -96,7 +97,7 @@ def check_against_aggregates(read_side: ReadSide, ledger: Ledger) -> None:
     while True:
         page = campaigns(read_side.db, cursor=cursor, limit=500)
         for view in page.items:
-            state = ledger.repository.get(UUID(view.campaign_id)).state  # type: ignore[attr-defined]
+            state: Any = ledger.repository.get(UUID(view.campaign_id)).state
             assert (view.status, view.budget["amount"]) == (state.status, state.budget["amount"])
             assert view.channels == sorted(state.channels)
         if (cursor := page.next_cursor) is None:
@@ -104,7 +105,7 @@ def check_against_aggregates(read_side: ReadSide, ledger: Ledger) -> None:
     while True:
         recs = recommendations(read_side.db, cursor=cursor, limit=500)
         for row in recs.items:
-            state = ledger.repository.get(UUID(row["recommendation_id"])).state  # type: ignore[attr-defined]
+            state = ledger.repository.get(UUID(row["recommendation_id"])).state
             assert (row["status"], row["revision"]) == (state.status, state.current.number)
         if (cursor := recs.next_cursor) is None:
             break

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ledger.application import Ledger
+from projections.catalog import Projection
 from projections.errors import LeaseNotHeld, PositionNotAdvanced
 from projections.rebuild import checksum
 from projections.runner import Worker
@@ -29,7 +30,7 @@ class Crash(Exception):
 
 @pytest.mark.parametrize("projection", ALL, ids=lambda p: p.name)
 def test_a_repeated_batch_is_refused_and_changes_no_row(
-    world: World, read_side: ReadSide, projection: audit.Projection
+    world: World, read_side: ReadSide, projection: Projection
 ) -> None:
     """Applying a batch again, from its old position or from the current one, is refused
     and leaves every row as it was."""
@@ -65,7 +66,8 @@ def test_a_crash_inside_a_batch_rolls_the_batch_back_and_a_restart_resumes(
         broken.run_until_caught_up()
     broken.close()
     done = tracked(read_side.db)
-    assert done < poison and audited(read_side.db) == [p for p in positions if p <= done]
+    assert done < poison
+    assert audited(read_side.db) == [p for p in positions if p <= done]
     healed = runner(read_side.db, read_side.source, batch_size=10)
     healed.run_until_caught_up()
     healed.close()
@@ -129,7 +131,7 @@ def test_a_process_killed_inside_a_batch_leaves_no_trace_of_that_batch(
     positions = logged(ledger)
     poison = positions[34]
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - runs this interpreter on a script of this test
         [sys.executable, "-c", CRASHING_RUNNER, database_url, str(poison)],
         cwd=ROOT,
         env=env,
@@ -224,7 +226,8 @@ def test_the_embedded_worker_follows_commands_and_serves_read_your_writes(
     assert read_side.wait_for(result.position, timeout=10) >= result.position
     assert result.position in audited(read_side.db)
     statuses = {s.name: s for s in read_side.status()}
-    assert statuses["audit"].lag == 0 and statuses["audit"].leased
+    assert statuses["audit"].lag == 0
+    assert statuses["audit"].leased
     read_side.stop()
     assert not any(s.leased for s in read_side.status())
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import inspect
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
+from uuid import UUID
 
 from ledger.application import Ledger
 from ledger.domain import campaign, organization, recommendation
 from ledger.domain.base import LedgerAggregate
 from projections.queries.audit import AuditFilter, audit_trail
 from projections.queries.campaigns import campaign_state
-from projections.queries.register import ExceptionKind, exception_counts, recommendation
+from projections.queries.register import ExceptionKind, exception_counts
+from projections.queries.register import recommendation as register_row
 from projections.queries.report import handling_report
 from projections.service import ReadSide
 from tests.projections.scenario import Story, tell
@@ -36,7 +39,7 @@ def event_types() -> set[str]:
     return found
 
 
-def everything(world: World, read_side: ReadSide) -> tuple[Story, list[dict[str, object]]]:
+def everything(world: World, read_side: ReadSide) -> tuple[Story, list[dict[str, Any]]]:
     story = tell(world)
     read_side.run_until_caught_up()
     rows, cursor = [], None
@@ -77,12 +80,16 @@ def test_audit_entries_carry_who_what_why_and_the_links(world: World, read_side:
         "approved",
         2,
     )
-    assert approved["role"] == "manager" and approved["party"] == "client"
+    assert approved["role"] == "manager"
+    assert approved["party"] == "client"
     assert approved["engagement_id"] == str(world.engagement_id)
-    assert executed["budget_from"]["amount"] == "5000" and executed["budget_to"]["amount"] == "5600"
-    assert executed["as_approved"] == 1 and executed["campaign_id"] == str(world.campaign_id)
+    assert executed["budget_from"]["amount"] == "5000"
+    assert executed["budget_to"]["amount"] == "5600"
+    assert executed["as_approved"] == 1
+    assert executed["campaign_id"] == str(world.campaign_id)
     assert implemented["execution_ref"] == f"{world.campaign_id}@{executed['version']}"
-    assert about[0]["party"] == "agency" and about[0]["actor_id"] == str(world.consultant.actor_id)
+    assert about[0]["party"] == "agency"
+    assert about[0]["actor_id"] == str(world.consultant.actor_id)
     rejected = next(r for r in rows if r["event_type"] == "Recommendation.Rejected")
     assert (rejected["reason_code"], rejected["reason"]) == ("timing", "peak season")
     deviation = [
@@ -91,7 +98,8 @@ def test_audit_entries_carry_who_what_why_and_the_links(world: World, read_side:
         if r["recommendation_id"] == str(story.deviated)
         and r["event_type"] == "Campaign.BudgetAdjusted"
     ]
-    assert deviation[0]["as_approved"] == 0 and deviation[0]["reason"] == "supplier capacity"
+    assert deviation[0]["as_approved"] == 0
+    assert deviation[0]["reason"] == "supplier capacity"
     paused = next(r for r in rows if r["event_type"] == "Campaign.Paused")
     assert (paused["status_from"], paused["status_to"]) == ("active", "paused")
     assert all(r["correlation_id"] and r["recorded_at"].endswith("+00:00") for r in rows)
@@ -103,8 +111,10 @@ def test_campaign_state_follows_every_change_and_derives_kpis_in_decimal(
     """Status, budget, targets, channels, last change, totals with the correction applied."""
     story, _ = everything(world, read_side)
     view, position = campaign_state(read_side.db, world.campaign_id)
-    assert view is not None and position > 0
-    assert view.status == "completed" and view.channels == ["ppc"]
+    assert view is not None
+    assert position > 0
+    assert view.status == "completed"
+    assert view.channels == ["ppc"]
     assert view.budget == {"amount": "8000", "currency": "EUR", "period": "monthly"}
     assert (view.last_change_type, view.last_change_by) == (
         "Campaign.Completed",
@@ -112,14 +122,18 @@ def test_campaign_state_follows_every_change_and_derives_kpis_in_decimal(
     )
     assert view.performance["records"] == 1  # the correction replaced the first record
     assert (view.performance["spend"], view.performance["clicks"]) == (Decimal(120), 150)
-    assert view.derived["cpa"] == Decimal("24.0000") and view.derived["roas"] == Decimal("4.1667")
+    assert view.derived["cpa"] == Decimal("24.0000")
+    assert view.derived["roas"] == Decimal("4.1667")
     assert view.derived["ctr"] == Decimal("0.0150")
     checks = {k.metric: k for k in view.kpis}
-    assert checks["cpa"].met is False and checks["ctr"].actual == Decimal("1.5000")
+    assert checks["cpa"].met is False
+    assert checks["ctr"].actual == Decimal("1.5000")
     assert view.pending_recommendations == 1  # the escalated one awaits the executive
     other, _ = campaign_state(read_side.db, story.cancelled_campaign)
-    assert other is not None and other.status == "cancelled"
-    assert other.derived["cpa"] is None and other.derived["roas"] is None
+    assert other is not None
+    assert other.status == "cancelled"
+    assert other.derived["cpa"] is None
+    assert other.derived["roas"] is None
 
 
 def test_the_register_knows_status_decider_timing_and_implementation(
@@ -128,8 +142,8 @@ def test_the_register_knows_status_decider_timing_and_implementation(
     """Each recommendation's row tells how it was handled, and how fast."""
     story, _ = everything(world, read_side)
 
-    def row(rec_id: object) -> dict[str, object]:
-        found, _ = recommendation(read_side.db, rec_id)  # type: ignore[arg-type]
+    def row(rec_id: UUID) -> dict[str, Any]:
+        found, _ = register_row(read_side.db, rec_id)
         assert found is not None
         return found
 
@@ -139,7 +153,8 @@ def test_the_register_knows_status_decider_timing_and_implementation(
         2,
         "as_approved",
     )
-    assert done["decided_by"] == str(world.manager.actor_id) and done["decision_ms"] > 0
+    assert done["decided_by"] == str(world.manager.actor_id)
+    assert done["decision_ms"] > 0
     assert done["agency_id"] == str(world.agency_id)
     deviated = row(story.deviated)
     assert (deviated["implementation"], deviated["decided_role"], deviated["escalated"]) == (
@@ -172,9 +187,8 @@ def test_exceptions_and_handling_report_are_answered_from_the_register(
     assert counts[ExceptionKind.EXPIRED_UNDECIDED] == 2  # one expired, one past its expiry
     report = handling_report(read_side.db, organization_id=world.org_id)
     (consultant,) = report.consultants
-    assert consultant.recommendations == 8 and consultant.consultant_id == str(
-        world.consultant.actor_id
-    )
+    assert consultant.recommendations == 8
+    assert consultant.consultant_id == str(world.consultant.actor_id)
     assert (consultant.accepted, consultant.rejected) == (4, 1)
     assert consultant.acceptance_rate == Decimal("0.8000")
     assert (
@@ -182,7 +196,8 @@ def test_exceptions_and_handling_report_are_answered_from_the_register(
         consultant.implemented_with_changes,
         consultant.not_implemented,
     ) == (1, 2, 1)
-    assert consultant.median_decision_ms is not None and consultant.p90_decision_ms is not None
+    assert consultant.median_decision_ms is not None
+    assert consultant.p90_decision_ms is not None
     managers = {m.actor_id: m for m in report.managers}
     manager = managers[str(world.manager.actor_id)]
     assert manager.executions_without_recommendation == 7

@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from ledger import commands as c
@@ -151,8 +152,8 @@ class Mix:
         """Carry out an approved recommendation: as approved, with a deviation, or by
         marking an advisory one implemented."""
         w, m = self.world, self.world.manager
-        rec = w.ledger.repository.get(rid)
-        s = rec.state  # type: ignore[attr-defined]
+        rec: Any = w.ledger.repository.get(rid)
+        s = rec.state
         if s.status not in ("approved", "approved_with_changes"):
             return
         change = ProposedChange.from_event(s.approved_change)

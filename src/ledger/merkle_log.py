@@ -1,0 +1,174 @@
+"""The Merkle log kept beside the events, written in the transaction that appends them.
+
+Tables (in the events' database and schema):
+
+    merkle_leaves (leaf_index PK, position UNIQUE, leaf_hash)  one row per stored event,
+                                                               dense leaf indexes 0, 1, 2...
+    merkle_nodes  (level, idx, hash; PK (level, idx))          every complete subtree of
+                                                               height >= 1, once formed
+    merkle_checkpoints (tree_size, root_hash, issued_at, key_id, signature)
+
+The appender runs after the events' INSERT, while the transaction holds the lock that
+serialises appends (PostgreSQL's EXCLUSIVE table lock, SQLite's write lock), so leaf order is
+commit order and the index is dense even when notification ids have gaps. The right edge of
+the tree (one perfect subtree per set bit of the size) is read back from the stored nodes,
+so each append costs O(log n) reads and amortised O(1) new nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+from uuid import UUID
+
+from ledger.integrity.merkle import EMPTY_ROOT, canonical_record, leaf_hash, node_hash
+
+
+class Cursor(Protocol):
+    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> Any: ...
+
+
+Record = tuple[int, UUID, int, str, bytes]  # position, aggregate id, version, topic, payload
+
+
+def record_leaf(
+    position: int, aggregate_id: UUID | str, version: int, topic: str, payload: bytes
+) -> bytes:
+    """The leaf hash of one stored record (aggregate ids in canonical UUID text)."""
+    ident = str(UUID(str(aggregate_id)))
+    return leaf_hash(canonical_record(position, ident, version, topic, bytes(payload)))
+
+
+def frontier_spans(size: int) -> list[tuple[int, int]]:
+    """The right edge for ``size`` leaves as (level, index) of perfect subtrees, left first."""
+    spans, offset = [], 0
+    for level in reversed(range(size.bit_length())):
+        if size >> level & 1:
+            spans.append((level, offset >> level))
+            offset += 1 << level
+    return spans
+
+
+class MerkleTables:
+    """SQL for one dialect: ``?`` (SQLite) or ``%s`` (psycopg) placeholders."""
+
+    def __init__(self, placeholder: str, prefix: str = "", blob: str = "BLOB") -> None:
+        self.p = placeholder
+        self.leaves = f"{prefix}merkle_leaves"
+        self.nodes = f"{prefix}merkle_nodes"
+        self.checkpoints = f"{prefix}merkle_checkpoints"
+        self.blob = blob
+
+    def create_statements(self) -> list[str]:
+        b = self.blob
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.leaves} (leaf_index BIGINT PRIMARY KEY, "
+            f"position BIGINT NOT NULL UNIQUE, leaf_hash {b} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.nodes} (level INTEGER NOT NULL, idx BIGINT NOT NULL,"
+            f" hash {b} NOT NULL, PRIMARY KEY (level, idx))",
+            f"CREATE TABLE IF NOT EXISTS {self.checkpoints} (tree_size BIGINT NOT NULL, "
+            f"root_hash {b} NOT NULL, issued_at TEXT NOT NULL, key_id TEXT NOT NULL, "
+            f"signature {b} NOT NULL, body TEXT NOT NULL, "
+            "PRIMARY KEY (tree_size, key_id, issued_at))",
+        ]
+
+    # reading
+
+    def size(self, cur: Cursor) -> int:
+        cur.execute(f"SELECT MAX(leaf_index) FROM {self.leaves}")  # noqa: S608
+        row = cur.fetchone()
+        value = _first(row)
+        return 0 if value is None else int(value) + 1
+
+    def node(self, cur: Cursor, level: int, idx: int) -> bytes:
+        if level == 0:
+            cur.execute(
+                f"SELECT leaf_hash FROM {self.leaves} WHERE leaf_index = {self.p}",  # noqa: S608
+                (idx,),
+            )
+        else:
+            cur.execute(
+                f"SELECT hash FROM {self.nodes} WHERE level = {self.p} AND idx = {self.p}",  # noqa: S608
+                (level, idx),
+            )
+        row = cur.fetchone()
+        if row is None:
+            raise LookupError(f"no Merkle node at level {level}, index {idx}")
+        return bytes(_first(row))
+
+    def frontier(self, cur: Cursor, size: int) -> list[tuple[int, int, bytes]]:
+        return [(lvl, idx, self.node(cur, lvl, idx)) for lvl, idx in frontier_spans(size)]
+
+    def root(self, cur: Cursor, size: int) -> bytes:
+        edge = self.frontier(cur, size)
+        if not edge:
+            return EMPTY_ROOT
+        acc = edge[-1][2]
+        for _, _, h in reversed(edge[:-1]):
+            acc = node_hash(h, acc)
+        return acc
+
+    def hasher(self, cur: Cursor) -> Callable[[int, int], bytes]:
+        """MTH of leaves [lo, hi) from stored perfect subtrees (for RFC 6962 proofs)."""
+
+        def subtree(lo: int, hi: int) -> bytes:
+            n = hi - lo
+            if n & (n - 1) == 0 and lo % n == 0:
+                return self.node(cur, n.bit_length() - 1, lo // n)
+            k = 1 << ((n - 1).bit_length() - 1)
+            return node_hash(subtree(lo, lo + k), subtree(lo + k, hi))
+
+        return subtree
+
+    def leaf_of(self, cur: Cursor, position: int) -> tuple[int, bytes] | None:
+        cur.execute(
+            f"SELECT leaf_index, leaf_hash FROM {self.leaves} WHERE position = {self.p}",  # noqa: S608
+            (position,),
+        )
+        row = cur.fetchone()
+        return None if row is None else (int(_first(row)), bytes(_second(row)))
+
+    # writing
+
+    def append(self, cur: Cursor, records: Sequence[Record]) -> None:
+        """Add one leaf per record, and every subtree the new leaves complete."""
+        if not records:
+            return
+        size = self.size(cur)
+        stack = self.frontier(cur, size)
+        leaves, nodes = [], []
+        for position, aggregate_id, version, topic, payload in records:
+            h = record_leaf(position, aggregate_id, version, topic, payload)
+            leaves.append((size, position, h))
+            stack.append((0, size, h))
+            while len(stack) >= 2 and stack[-1][0] == stack[-2][0]:
+                level, _, right = stack.pop()
+                _, left_idx, left = stack.pop()
+                merged = (level + 1, left_idx // 2, node_hash(left, right))
+                nodes.append(merged)
+                stack.append(merged)
+            size += 1
+        p = self.p
+        for row in leaves:
+            cur.execute(
+                f"INSERT INTO {self.leaves} (leaf_index, position, leaf_hash) "  # noqa: S608
+                f"VALUES ({p}, {p}, {p})",
+                row,
+            )
+        for row in nodes:
+            cur.execute(
+                f"INSERT INTO {self.nodes} (level, idx, hash) VALUES ({p}, {p}, {p})",  # noqa: S608
+                row,
+            )
+
+
+def _first(row: Any) -> Any:
+    if row is None:
+        return None
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]
+
+
+def _second(row: Any) -> Any:
+    return list(row.values())[1] if isinstance(row, dict) else row[1]
