@@ -17,6 +17,7 @@ Only 127.0.0.1 (or another loopback address) is accepted as a target.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import Counter
@@ -56,10 +57,8 @@ class Connection:
         writer, self._reader, self._writer = self._writer, None, None
         if writer is not None:
             writer.close()
-            try:
+            with contextlib.suppress(OSError):
                 await writer.wait_closed()
-            except OSError:
-                pass
 
     async def request(
         self,
@@ -307,4 +306,3 @@ def run_load(
     return asyncio.run(
         _drive(host, port, sessions, duration=duration, warmup=warmup, max_requests=max_requests)
     )
-

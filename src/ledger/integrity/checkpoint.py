@@ -232,6 +232,10 @@ class SigningKey:
         unsigned = Checkpoint(tree_size, root_hash, moment, self.key_id, b"")
         return dataclasses.replace(unsigned, signature=self._private_key.sign(unsigned.body()))
 
+    def sign(self, data: bytes) -> bytes:
+        """An Ed25519 signature of ``data`` (for signed manifests)."""
+        return self._private_key.sign(data)
+
     def save(self, path: Path) -> None:
         """Write the private PEM to a new file with mode 0600; never overwrite an existing one.
 
@@ -332,3 +336,19 @@ def require_consistency(old: Checkpoint, new: Checkpoint, proof: Sequence[bytes]
             f"extend the tree of size {old.tree_size} with root {old.root_hash.hex()} "
             f"by the {len(proof)}-node proof given"
         )
+
+
+def verify_signed(
+    data: bytes,
+    signature: bytes,
+    key_id: str,
+    public_keys: Mapping[str, Ed25519PublicKey | bytes],
+    what: str = "signature",
+) -> None:
+    """Return if ``signature`` over ``data`` is by the trusted key ``key_id``; raise otherwise."""
+    if key_id not in public_keys:
+        raise UnknownKey(f"{what}: key id {key_id} is not trusted")
+    try:
+        _as_public_key(public_keys[key_id]).verify(signature, data)
+    except InvalidSignature:
+        raise BadSignature(f"{what}: the signature does not match key {key_id}") from None

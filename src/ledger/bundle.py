@@ -1,0 +1,220 @@
+"""Audit bundles: an organization's events for a period, each with its inclusion proof, the
+signed checkpoint they chain to, the public keys, and consistency proofs from every earlier
+checkpoint; verifiable offline with no server and no database.
+
+A bundle is a zip file:
+
+    manifest.json      what the bundle holds (leaf indexes, SHA-256 of events.ndjson), signed
+    manifest.sig       base64 Ed25519 signature of manifest.json by the checkpoint's key
+    events.ndjson      one canonical JSON line per stored event (sorted keys): position,
+                       aggregate id, version, topic, payload (base64 of the stored bytes),
+                       leaf index, inclusion proof; and ``event``, the payload decoded, to read
+    checkpoint.json    the signed tree head the proofs lead to
+    consistency.json   proofs that each earlier checkpoint's tree is a prefix of this one
+    public-keys/*.pem  the public keys of every checkpoint key
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from ledger.integrity.checkpoint import (
+    Checkpoint,
+    IntegrityError,
+    SigningKey,
+    key_id_for,
+    verify_checkpoint,
+    verify_signed,
+)
+from ledger.integrity.merkle import verify_consistency, verify_inclusion
+from ledger.merkle_log import record_leaf
+
+FORMAT = "campaign-decision-ledger/bundle/v1"
+
+
+def canonical(data: Any) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def write_bundle(
+    path: Path,
+    *,
+    events: Iterable[dict[str, Any]],
+    checkpoint: Checkpoint,
+    consistency: list[dict[str, Any]],
+    public_pems: Mapping[str, str],
+    signer: SigningKey,
+    scope: dict[str, Any],
+) -> int:
+    """Write the bundle; returns the number of events in it."""
+    lines = io.BytesIO()
+    indexes = []
+    for event in events:
+        lines.write(canonical(event) + b"\n")
+        indexes.append(event["leaf_index"])
+    body = lines.getvalue()
+    manifest = canonical(
+        {
+            "format": FORMAT,
+            **scope,
+            "tree_size": checkpoint.tree_size,
+            "key_id": signer.key_id,
+            "leaf_indexes": indexes,
+            "events_sha256": hashlib.sha256(body).hexdigest(),
+        }
+    )
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("manifest.json", manifest)
+        z.writestr("manifest.sig", base64.b64encode(signer.sign(manifest)))
+        z.writestr("events.ndjson", body)
+        z.writestr("checkpoint.json", checkpoint.to_json())
+        z.writestr("consistency.json", canonical(consistency))
+        for key_id, pem in public_pems.items():
+            z.writestr(f"public-keys/{key_id}.pem", pem)
+    return len(indexes)
+
+
+@dataclass
+class BundleReport:
+    events: int = 0
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def load_public_keys(pems: Iterable[bytes]) -> dict[str, Ed25519PublicKey]:
+    keys = {}
+    for pem in pems:
+        key = load_pem_public_key(pem)
+        if isinstance(key, Ed25519PublicKey):
+            keys[key_id_for(key)] = key
+    return keys
+
+
+def verify_bundle(
+    path: Path,
+    trusted: Mapping[str, Ed25519PublicKey] | None = None,
+    earlier: Checkpoint | None = None,
+) -> BundleReport:
+    """Check a bundle offline. ``trusted`` keys (from the reviewer) replace the bundle's own;
+    ``earlier`` is a checkpoint the reviewer kept, to confirm the log only grew since."""
+    report = BundleReport()
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        bundled = load_public_keys(z.read(n) for n in names if n.startswith("public-keys/"))
+        keys = dict(trusted) if trusted is not None else bundled
+        if trusted is None:
+            report.notes.append(
+                "trusting the public keys inside the bundle; pass the key "
+                "you trust (--public-key) for a stronger check"
+            )
+        checkpoint = Checkpoint.from_json(z.read("checkpoint.json"))
+        manifest_bytes = z.read("manifest.json")
+        manifest = json.loads(manifest_bytes)
+        body = z.read("events.ndjson")
+        consistency = json.loads(z.read("consistency.json"))
+        signature = base64.b64decode(z.read("manifest.sig"))
+    try:
+        verify_checkpoint(checkpoint, keys)
+    except IntegrityError as e:
+        report.problems.append(f"checkpoint: {e}")
+        return report
+    try:
+        verify_signed(manifest_bytes, signature, manifest["key_id"], keys, "manifest")
+    except IntegrityError as e:
+        report.problems.append(str(e))
+    if manifest["tree_size"] != checkpoint.tree_size:
+        report.problems.append("manifest: names another tree size than the checkpoint")
+    seen = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        event = json.loads(line)
+        seen.append(event["leaf_index"])
+        leaf = record_leaf(
+            event["position"],
+            event["aggregate_id"],
+            event["version"],
+            event["topic"],
+            base64.b64decode(event["payload"]),
+        )
+        proof = [base64.b64decode(h) for h in event["inclusion_proof"]]
+        if not verify_inclusion(
+            event["leaf_index"], checkpoint.tree_size, leaf, proof, checkpoint.root_hash
+        ):
+            report.problems.append(
+                f"event {number} (position {event['position']}, leaf {event['leaf_index']}): "
+                "its record and proof do not lead to the checkpoint's root: the event or its "
+                "proof was changed"
+            )
+        report.events += 1
+    missing = sorted(set(manifest["leaf_indexes"]) - set(seen))
+    if missing:
+        report.problems.append(
+            f"events listed in the signed manifest are missing: leaves "
+            f"{missing[:10]}{'...' if len(missing) > 10 else ''}"
+        )
+    if hashlib.sha256(body).hexdigest() != manifest["events_sha256"]:
+        report.problems.append("events.ndjson differs from what the signed manifest lists")
+    if earlier is not None:
+        _check_growth(report, earlier, checkpoint, consistency, keys)
+    return report
+
+
+def _check_growth(
+    report: BundleReport,
+    earlier: Checkpoint,
+    checkpoint: Checkpoint,
+    consistency: list[dict[str, Any]],
+    keys: Mapping[str, Ed25519PublicKey],
+) -> None:
+    try:
+        verify_checkpoint(earlier, keys)
+    except IntegrityError as e:
+        report.problems.append(f"the earlier checkpoint: {e}")
+        return
+    if earlier.tree_size > checkpoint.tree_size:
+        report.problems.append(
+            "the earlier checkpoint is larger than the bundle's: it cannot be a prefix of it"
+        )
+        return
+    if earlier.tree_size == checkpoint.tree_size:
+        if earlier.root_hash != checkpoint.root_hash:
+            report.problems.append("same size, different roots: the log was rewritten")
+        return
+    for entry in consistency:
+        if entry["from_size"] == earlier.tree_size:
+            proof = [base64.b64decode(h) for h in entry["proof"]]
+            if verify_consistency(
+                earlier.tree_size,
+                checkpoint.tree_size,
+                earlier.root_hash,
+                checkpoint.root_hash,
+                proof,
+            ):
+                report.notes.append(
+                    f"the log only grew from {earlier.tree_size} to {checkpoint.tree_size} events"
+                )
+                return
+            report.problems.append(
+                "the consistency proof from the earlier checkpoint fails: "
+                "the log was rewritten, not only extended"
+            )
+            return
+    report.problems.append(
+        f"the bundle holds no consistency proof from size "
+        f"{earlier.tree_size}; export a new bundle from a server that "
+        "published that checkpoint"
+    )
