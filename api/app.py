@@ -13,8 +13,11 @@ from api import openapi, problems
 from api.keys import KeyStore
 from api.logs import configure_logging
 from api.middleware import EdgeMiddleware
-from api.routes import admin, commands, health, queries
+from api.periodic import Periodic
+from api.routes import admin, commands, health, integrity, queries
 from ledger.application import Ledger
+from ledger.keyring import Keyring
+from ledger.notary import Notary
 from ledger.settings import Settings
 
 MAX_BODY = 64 * 1024
@@ -38,9 +41,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.ledger = ledger
         app.state.keys = keys
         app.state.authenticators = [keys]  # an OIDC/JWT verifier can be appended here
+        app.state.notary = Notary(ledger, Keyring.load(settings))
+        ticker = Periodic(
+            settings.checkpoint_interval, app.state.notary.issue_checkpoint, "checkpoint"
+        )
+        ticker.start()
         try:
             yield
         finally:
+            ticker.stop()
             keys.close()
             ledger.close()
 
@@ -60,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     app.include_router(commands.router, tags=["commands"])
     app.include_router(queries.router, tags=["queries"])
+    app.include_router(integrity.router)
     app.include_router(admin.router)
     app.include_router(health.router)
     app.add_middleware(EdgeMiddleware, max_body=MAX_BODY)

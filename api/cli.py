@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import typer
 
+from api import integrity_cli
 from api.demo import seed_store
 from api.keys import KeyStore
 from api.logs import configure_logging
@@ -39,6 +40,10 @@ app.add_typer(orgs, name="orgs")
 app.add_typer(roles, name="roles")
 app.add_typer(engagements, name="engagements")
 app.add_typer(keys_app, name="keys")
+app.add_typer(integrity_cli.bundle_app, name="bundle")
+app.add_typer(integrity_cli.signing_app, name="signing-key")
+app.command()(integrity_cli.verify)
+app.command()(integrity_cli.checkpoint)
 
 CLI_OPERATOR = uuid5(NAMESPACE_URL, "urn:campaign-decision-ledger:cli-operator")
 DEMO_FILE = Path(".ledger/demo.json")

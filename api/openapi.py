@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api.deps import IDEMPOTENCY_KEY, IF_MATCH
 
-PUBLIC = ("/healthz", "/readyz", "/metrics")
+PUBLIC = ("/healthz", "/readyz", "/metrics", "/v1/integrity/keys")
 PATTERNS = {"Idempotency-Key": IDEMPOTENCY_KEY.pattern, "If-Match": IF_MATCH.pattern}
 
 

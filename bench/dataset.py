@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from eventsourcing.application import ProcessingEvent
+from eventsourcing.application import LRUCache, ProcessingEvent
 from eventsourcing.persistence import Notification, Recording
 from eventsourcing.utils import Environment, EnvType
 
@@ -49,7 +49,7 @@ from ledger.errors import LedgerError
 from ledger.identity import Actor
 from ledger.results import CommandResult
 from ledger.settings import Settings
-from ledger.store import backend, eventsourcing_env, sqlite_path
+from ledger.store import APP_NAME, backend, eventsourcing_env, sqlite_path
 from ledger.values import Channel, MemberRole
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -58,6 +58,8 @@ OPEN = ("draft", "active", "paused")
 
 class BulkLedger(Ledger):
     """The ledger, writing the events of many commands per transaction. One writer only."""
+
+    name = APP_NAME  # the same tables as the ledger's, not a class-named set
 
     def __init__(self, settings: Settings, clock: Callable[[], datetime], batch: int) -> None:
         self.batch = batch
@@ -70,7 +72,17 @@ class BulkLedger(Ledger):
         # The cache is the truth until a batch is written: large, and never fast-forwarded.
         environment["AGGREGATE_CACHE_MAXSIZE"] = str(max(50_000, 50 * self.batch))
         environment["AGGREGATE_CACHE_FASTFORWARD"] = "n"
+        # Commands change the cached objects themselves (no deep copy per read): after a
+        # refusal, which may have left a half-changed aggregate, the cache is dropped.
+        environment["DEEPCOPY_FROM_AGGREGATE_CACHE"] = "n"
         return environment
+
+    def drop_cache(self) -> None:
+        """Write what is pending, then forget every cached aggregate."""
+        self.flush()
+        cache = self.repository.cache
+        assert isinstance(cache, LRUCache)
+        self.repository.cache = LRUCache(maxsize=cache.maxsize)
 
     def _record(self, processing_event: ProcessingEvent[Any]) -> list[Recording[Any]]:
         cache = self.repository.cache
@@ -165,11 +177,13 @@ class Builder:
         return sum(self.ledger.recorded.values())
 
     def run(self, actor: Actor, command: c.Command) -> CommandResult:
-        self.now += timedelta(seconds=self.step_seconds * self.rng.uniform(0.2, 1.8))
         self.commands += 1
-        result = self.ledger.execute(
-            command, actor, correlation_id=f"ds-{self.seed}-{self.commands}"
-        )
+        try:
+            result = self.ledger.execute(
+                command, actor, correlation_id=f"ds-{self.seed}-{self.commands}"
+            )
+        finally:
+            self.now += timedelta(seconds=self.step_seconds * self.rng.uniform(0.2, 1.8))
         for ref in result.events:
             camp = self.by_id.get(ref.aggregate_id)
             if camp is not None:
@@ -289,6 +303,7 @@ class Builder:
             return
         except LedgerError as e:
             self.refused[e.code] += 1
+            self.ledger.drop_cache()
             live.flow.close()
         except StopIteration:
             pass
@@ -318,7 +333,7 @@ class Builder:
         for camp in self.camps:
             if camp.status not in OPEN:
                 continue
-            state = self.ledger.repository.get(camp.id).state
+            state: Any = self.ledger.repository.get(camp.id).state
             camps.append(
                 {
                     "id": str(camp.id),

@@ -319,10 +319,8 @@ def targets(w: World, camp: Camp) -> Flow:
     org = camp.org
     if w.rng.random() < 0.6:
         kpis = w.kpis()
-        change, cmd = (
-            ProposedChange(kpi_targets=kpis),
-            c.SetKpiTargets(campaign_id=camp.id, kpi_targets=kpis),
-        )
+        change = ProposedChange(kpi_targets=kpis)
+        cmd: c.Execution = c.SetKpiTargets(campaign_id=camp.id, kpi_targets=kpis)
         kind = K.SET_KPI_TARGETS
     else:
         chosen = sorted(w.rng.sample(org.channels, w.rng.randint(1, len(org.channels))))
@@ -391,8 +389,8 @@ def performance(w: World, camp: Camp) -> Flow:
 
 
 def close(w: World, camp: Camp) -> Flow:
-    """Completed (mostly) or cancelled."""
-    if w.rng.random() < 0.85:
+    """Completed (mostly) or cancelled; a draft can only be cancelled."""
+    if camp.status != "draft" and w.rng.random() < 0.85:
         yield Step(camp.org.manager, c.CompleteCampaign(campaign_id=camp.id, note="period over"))
         camp.status = "completed"
     else:
@@ -422,8 +420,9 @@ WEIGHTS: dict[str, list[tuple[FlowFactory, int]]] = {
 def choose(w: World, camp: Camp) -> FlowFactory:
     if camp.version >= camp.cap and camp.status in ("active", "paused"):
         return close
-    factories, weights = zip(*WEIGHTS[camp.status], strict=True)
-    return w.rng.choices(factories, weights)[0]
+    choices = WEIGHTS[camp.status]
+    picked: FlowFactory = w.rng.choices([f for f, _ in choices], [n for _, n in choices])[0]
+    return picked
 
 
 def status_counts(w: World) -> dict[str, int]:

@@ -7,6 +7,9 @@ ProjectionError
 ├── GenerationChanged     the active generation switched during a batch: retry
 ├── RebuildInProgress     another rebuild of the projection is running
 ├── ProjectionNotReady    the projection's tables do not exist yet (the API answers 503)
+├── InconsistentLog       an event refers to something no earlier event created: the
+│                         runner stops on it rather than guess
+├── UnexpectedEvent       the log holds a record that is not a ledger event
 ├── UnknownProjection     no projection has this name
 └── InvalidQuery          a filter or cursor that makes no sense (the API answers 422)
 """
@@ -51,6 +54,14 @@ class RebuildInProgress(ProjectionError):
 
 class ProjectionNotReady(ProjectionError):
     code = "projection_not_ready"
+
+
+class InconsistentLog(ProjectionError):
+    code = "inconsistent_log"
+
+
+class UnexpectedEvent(ProjectionError):
+    code = "unexpected_event"
 
 
 class UnknownProjection(ProjectionError):

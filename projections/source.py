@@ -32,7 +32,7 @@ from psycopg import sql
 
 from ledger.domain.base import LedgerAggregate
 from projections.db import Database
-from projections.errors import ProjectionError
+from projections.errors import UnexpectedEvent
 
 
 @dataclass(frozen=True)
@@ -145,10 +145,6 @@ class ListenWaiter:
     def close(self) -> None:
         self._nudged.set()
         self._drop()
-
-
-class UnexpectedEvent(ProjectionError):
-    code = "unexpected_event"
 
 
 class LogSource:

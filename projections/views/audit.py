@@ -28,6 +28,7 @@ from ledger.results import event_id
 from projections.catalog import Projection, Table
 from projections.codec import dumps, flag, ident, ts
 from projections.db import Tx
+from projections.errors import InconsistentLog
 from projections.source import Positioned
 
 COLUMNS = (
@@ -150,7 +151,8 @@ def _recommendation(tx: Tx, item: Positioned, row: dict[str, Any]) -> None:
         "SELECT campaign_id, engagement_id, status FROM {audit_recs} WHERE recommendation_id = ?",
         (rec_id,),
     )
-    assert known is not None, f"recommendation {rec_id} has no Recommended event before it"
+    if known is None:
+        raise InconsistentLog("an event on an unknown recommendation", recommendation_id=rec_id)
     row.update(
         campaign_id=known["campaign_id"],
         engagement_id=known["engagement_id"],

@@ -24,6 +24,7 @@ from ledger.domain.recommendation import DECIDABLE, Recommendation
 from projections.catalog import Projection, Table
 from projections.codec import dumps, ident, ts
 from projections.db import Tx
+from projections.errors import InconsistentLog
 from projections.source import Positioned
 
 ALL_CAMPAIGNS = "*"
@@ -160,7 +161,8 @@ def _performance(tx: Tx, item: Positioned, e: Campaign.PerformanceRecorded) -> N
             0,
         )
     row = tx.one("SELECT spend, revenue FROM {campaigns} WHERE campaign_id = ?", (cid,))
-    assert row is not None, f"performance for campaign {cid} before it was planned"
+    if row is None:
+        raise InconsistentLog("performance for an unknown campaign", campaign_id=cid)
     tx.execute(
         "UPDATE {campaigns} SET spend = ?, revenue = ?, performance_currency = ?, "
         "impressions = impressions + ?, clicks = clicks + ?, conversions = conversions + ?, "

@@ -24,6 +24,7 @@ from ledger.domain.recommendation import Recommendation
 from projections.catalog import Projection, Table
 from projections.codec import dumps, flag, ident, millis, parse_ts, ts
 from projections.db import Tx
+from projections.errors import InconsistentLog
 from projections.source import Positioned
 
 SETTLING = ("Approved", "ApprovedWithChanges", "Rejected")
@@ -114,7 +115,8 @@ def _decided(tx: Tx, item: Positioned, e: Recommendation.Decided) -> None:
         "SELECT recommended_at, engagement_id FROM {recommendations} WHERE recommendation_id = ?",
         (rid,),
     )
-    assert rec is not None, f"decision on recommendation {rid} before it was recorded"
+    if rec is None:
+        raise InconsistentLog("a decision on an unknown recommendation", recommendation_id=rid)
     elapsed = millis(rec["recommended_at"], at)
     tx.execute(
         "INSERT INTO {decisions} (position, recommendation_id, organization_id, engagement_id, "

@@ -141,6 +141,13 @@ class Reader:
             raise NotFound("aggregate not found", aggregate_id=aggregate_id)
         return [self.describe(n.id, n) for n in history_of(self.ledger.recorder, aggregate_id)]
 
+    def history_check(self, actor: Actor, aggregate_id: UUID, position: int) -> None:
+        """NotFound unless the actor may read the aggregate that recorded ``position``."""
+        try:
+            self.history(actor, aggregate_id)
+        except NotFound:
+            raise NotFound("event not found", position=position) from None
+
     def describe(self, position: int, stored: StoredEvent) -> dict[str, Any]:
         event = cast(LedgerAggregate.Event, self.ledger.mapper.to_domain_event(stored))
         data = vars(event)

@@ -25,5 +25,8 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=5, ge=1, le=50)
     aggregate_cache_size: int = 2000
     signing_key_path: Path = Path(".ledger/signing-key.pem")
+    checkpoint_interval: float = Field(
+        default=300, description="Seconds between signed checkpoints in the API; 0: off"
+    )
     log_format: str = Field(default="auto", description="auto, json or console")
     cors_origins: str = Field(default="", description="Comma-separated origins; empty: off")

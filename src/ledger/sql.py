@@ -14,10 +14,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 @contextmanager
 def cursor(recorder: ApplicationRecorder, *, commit: bool = False) -> Iterator[Any]:
     """A cursor in a transaction on the events' database (rolled back unless ``commit``)."""
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        with recorder.datastore.transaction(commit=commit) as cur:
-            yield cur
-    elif isinstance(recorder, PostgresApplicationRecorder):
+    if isinstance(recorder, (SQLiteApplicationRecorder, PostgresApplicationRecorder)):
         with recorder.datastore.transaction(commit=commit) as cur:
             yield cur
     else:

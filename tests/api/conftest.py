@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,9 +53,10 @@ ROLES = (
 
 
 @pytest.fixture
-def api(database_url: str) -> Iterator[Api]:
+def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
     """A running app (lifespan included) with a set-up world; one key per actor."""
-    app = create_app(Settings(database_url=database_url, log_format="json"))
+    app = create_app(Settings(database_url=database_url, log_format="json",
+                              signing_key_path=tmp_path / "keys" / "signing-key.pem"))
     with TestClient(app, raise_server_exceptions=False) as client:
         world = World(app.state.ledger, Clock(datetime.now(UTC))).setup()
         keys: KeyStore = app.state.keys

@@ -27,7 +27,7 @@ def test_every_command_documents_its_statuses_headers_and_an_example() -> None:
     commands = 0
     for path, ops in spec["paths"].items():
         op = ops.get("post")
-        if op is None or "/admin/" in path:
+        if op is None or "/admin/" in path or "/integrity/" in path:
             continue
         commands += 1
         statuses = set(op["responses"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,13 +24,14 @@ from tests.support import Clock, World
 
 
 @pytest.fixture
-def proxied(pg_schema_url: str) -> Iterator[tuple[TestClient, Proxy, World, str]]:
+def proxied(pg_schema_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Proxy, World, str]]:
     parts = urlsplit(PG_URL)
     proxy = Proxy(parts.hostname or "127.0.0.1", parts.port or 5432)
     url = pg_schema_url.replace(
         parts.netloc, f"{parts.username or 'postgres'}@127.0.0.1:{proxy.port}", 1
     )
-    app = create_app(Settings(database_url=url, log_format="json"))
+    app = create_app(Settings(database_url=url, log_format="json",
+                              signing_key_path=tmp_path / "signing-key.pem"))
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             world = World(app.state.ledger, Clock(datetime.now(UTC))).setup()

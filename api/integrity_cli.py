@@ -1,0 +1,128 @@
+"""``ledger verify``, ``ledger checkpoint``, ``ledger bundle ...``, ``ledger signing-key``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+from uuid import UUID
+
+import typer
+
+from api.logs import configure_logging
+from ledger.application import Ledger
+from ledger.bundle import load_public_keys, verify_bundle
+from ledger.exporting import export_bundle
+from ledger.integrity.checkpoint import Checkpoint, IntegrityError, verify_checkpoint
+from ledger.keyring import Keyring
+from ledger.notary import Notary
+from ledger.settings import Settings
+from ledger.verify import verify as verify_log
+
+bundle_app = typer.Typer(help="Offline-verifiable audit bundles", no_args_is_help=True)
+signing_app = typer.Typer(help="The checkpoint signing key", no_args_is_help=True)
+
+
+def _open() -> tuple[Ledger, Notary]:
+    settings = Settings()
+    configure_logging(settings.log_format, level=30)
+    ledger = Ledger(settings)
+    return ledger, Notary(ledger, Keyring.load(settings))
+
+
+def verify(
+    against: Annotated[Path | None, typer.Option(help="A checkpoint file kept earlier")] = None,
+) -> None:
+    """Recompute the Merkle log from the stored events and check it and every checkpoint."""
+    ledger, notary = _open()
+    try:
+        checkpoints = notary.checkpoints()
+        keys = notary.keyring.public_keys()
+        if against is not None:
+            kept = Checkpoint.from_json(against.read_text())
+            try:
+                verify_checkpoint(kept, keys)
+            except IntegrityError as e:
+                typer.echo(f"FAILED: the checkpoint in {against}: {e}", err=True)
+                raise typer.Exit(1) from None
+            checkpoints.append(kept)
+        tty = sys.stderr.isatty()
+
+        def progress(n: int) -> None:
+            if tty:
+                typer.echo(f"\r  {n:,} events verified", err=True, nl=False)
+
+        report = verify_log(ledger, checkpoints, dict(keys), progress)
+        if tty:
+            typer.echo("", err=True)
+    finally:
+        ledger.close()
+    if not report.ok:
+        typer.echo(f"FAILED at {report.findings[0]}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"OK: {report.events} events and {report.checkpoints} checkpoints verify")
+
+
+def checkpoint(
+    output: Annotated[Path | None, typer.Option(help="Also save it here")] = None,
+) -> None:
+    """Sign the current tree head; print it (and save it to keep as a reviewer)."""
+    ledger, notary = _open()
+    try:
+        issued = notary.issue_checkpoint()
+    finally:
+        ledger.close()
+    if output is not None:
+        output.write_text(issued.to_json())
+    typer.echo(issued.to_json())
+
+
+@bundle_app.command("export")
+def bundle_export(
+    organization: UUID,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The .zip to write")],
+    start: Annotated[datetime | None, typer.Option("--from", help="Recorded at or after")] = None,
+    end: Annotated[datetime | None, typer.Option("--to", help="Recorded before")] = None,
+) -> None:
+    """Write an organization's events for a period, with proofs, to an audit bundle."""
+    ledger, notary = _open()
+    try:
+        count = export_bundle(ledger, notary, output, organization, start, end)
+    finally:
+        ledger.close()
+    typer.echo(f"wrote {count} events to {output}")
+
+
+@bundle_app.command("verify")
+def bundle_verify(
+    bundle: Path,
+    public_key: Annotated[
+        list[Path] | None, typer.Option(help="A public key PEM you trust")
+    ] = None,
+    checkpoint_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint", help="A checkpoint you kept earlier: confirm the log only grew"
+        ),
+    ] = None,
+) -> None:
+    """Check a bundle offline (no server, no database); exit 0 only if every proof holds."""
+    trusted = load_public_keys(p.read_bytes() for p in public_key) if public_key else None
+    earlier = Checkpoint.from_json(checkpoint_file.read_text()) if checkpoint_file else None
+    report = verify_bundle(bundle, trusted, earlier)
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+    for problem in report.problems:
+        typer.echo(f"FAILED: {problem}", err=True)
+    if not report.ok:
+        raise typer.Exit(1)
+    typer.echo(f"OK: {report.events} events verify against the signed checkpoint")
+
+
+@signing_app.command("rotate")
+def rotate() -> None:
+    """Replace the signing key; old checkpoints keep verifying with the kept public key."""
+    old, new = Keyring.rotate(Settings())
+    typer.echo(json.dumps({"retired_key_id": old, "signing_key_id": new}))
