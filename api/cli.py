@@ -44,6 +44,8 @@ app.add_typer(integrity_cli.bundle_app, name="bundle")
 app.add_typer(integrity_cli.signing_app, name="signing-key")
 app.command()(integrity_cli.verify)
 app.command()(integrity_cli.checkpoint)
+app.command()(integrity_cli.protect)
+app.add_typer(integrity_cli.receipt_app, name="receipt")
 
 CLI_OPERATOR = uuid5(NAMESPACE_URL, "urn:campaign-decision-ledger:cli-operator")
 DEMO_FILE = Path(".ledger/demo.json")

@@ -1,4 +1,5 @@
-"""``ledger verify``, ``ledger checkpoint``, ``ledger bundle ...``, ``ledger signing-key``."""
+"""``ledger verify``, ``ledger checkpoint``, ``ledger bundle ...``, ``ledger receipt ...``,
+``ledger signing-key``, ``ledger protect``."""
 
 from __future__ import annotations
 
@@ -13,16 +14,20 @@ import typer
 
 from api.logs import configure_logging
 from ledger.application import Ledger
-from ledger.bundle import load_public_keys, verify_bundle
+from ledger.bundle import load_public_keys, verify_bundle, verify_receipt
 from ledger.exporting import export_bundle
 from ledger.integrity.checkpoint import Checkpoint, IntegrityError, verify_checkpoint
 from ledger.keyring import Keyring
 from ledger.notary import Notary
+from ledger.protection import ProtectionUnavailable
+from ledger.protection import protect as install_protection
+from ledger.protection import target as protection_target
 from ledger.settings import Settings
 from ledger.verify import verify as verify_log
 
 bundle_app = typer.Typer(help="Offline-verifiable audit bundles", no_args_is_help=True)
 signing_app = typer.Typer(help="The checkpoint signing key", no_args_is_help=True)
+receipt_app = typer.Typer(help="Receipts of recorded events", no_args_is_help=True)
 
 
 def _open() -> tuple[Ledger, Notary]:
@@ -126,3 +131,52 @@ def rotate() -> None:
     """Replace the signing key; old checkpoints keep verifying with the kept public key."""
     old, new = Keyring.rotate(Settings())
     typer.echo(json.dumps({"retired_key_id": old, "signing_key_id": new}))
+
+
+@receipt_app.command("verify")
+def receipt_verify(
+    receipt: Path,
+    public_key: Annotated[
+        list[Path] | None, typer.Option(help="A public key PEM you trust")
+    ] = None,
+) -> None:
+    """Check a saved receipt offline: exit 0 when proven, 1 when it fails, 2 when pending."""
+    trusted = load_public_keys(p.read_bytes() for p in public_key) if public_key else None
+    try:
+        data = json.loads(receipt.read_text())
+    except ValueError as e:
+        typer.echo(f"FAILED: {receipt} is not JSON: {e}", err=True)
+        raise typer.Exit(1) from None
+    report = verify_receipt(data, trusted)
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+    for problem in report.problems:
+        typer.echo(f"FAILED: {problem}", err=True)
+    if not report.ok:
+        raise typer.Exit(1)
+    if not report.proven:
+        typer.echo(f"PENDING: {report.events} events hash as listed; no proof yet")
+        raise typer.Exit(2)
+    typer.echo(f"OK: {report.events} events are proven in the signed checkpoint")
+
+
+def protect(
+    grant_to: Annotated[
+        str | None, typer.Option(help="Also grant this service role what it needs")
+    ] = None,
+) -> None:
+    """PostgreSQL only: refuse UPDATE, DELETE and TRUNCATE on the events and Merkle tables
+    (run as the tables' owner; see docs/integrity.md for the role setup)."""
+    settings = Settings()
+    configure_logging(settings.log_format, level=30)
+    try:
+        protection_target(settings)  # PostgreSQL only: refuse before touching any store
+        Ledger(settings).close()  # creates the tables when the owner runs it first
+        where = install_protection(settings, grant_to)
+    except ProtectionUnavailable as e:
+        typer.echo(f"not available: {e}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"protected {', '.join(where.tables)} in schema {where.schema}: UPDATE, DELETE and "
+        "TRUNCATE are refused"
+    )

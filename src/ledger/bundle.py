@@ -17,6 +17,7 @@ A bundle is a zip file:
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import io
 import json
@@ -105,6 +106,29 @@ def load_public_keys(pems: Iterable[bytes]) -> dict[str, Ed25519PublicKey]:
     return keys
 
 
+def _unb64(text: Any) -> bytes:
+    if not isinstance(text, str):
+        raise ValueError(f"expected base64 text, got {type(text).__name__}")
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error as e:
+        raise ValueError(f"{text[:40]!r} is not valid base64") from e
+
+
+def _leaf_of(event: Mapping[str, Any]) -> bytes:
+    """The leaf hash of a record given as in a bundle or receipt (payload in base64)."""
+    return record_leaf(
+        int(event["position"]),
+        str(event["aggregate_id"]),
+        int(event["version"]),
+        str(event["topic"]),
+        _unb64(event["payload"]),
+    )
+
+
+MALFORMED = (ValueError, KeyError, TypeError, IndexError)
+
+
 def verify_bundle(
     path: Path,
     trusted: Mapping[str, Ed25519PublicKey] | None = None,
@@ -113,63 +137,86 @@ def verify_bundle(
     """Check a bundle offline. ``trusted`` keys (from the reviewer) replace the bundle's own;
     ``earlier`` is a checkpoint the reviewer kept, to confirm the log only grew since."""
     report = BundleReport()
-    with zipfile.ZipFile(path) as z:
-        names = set(z.namelist())
-        bundled = load_public_keys(z.read(n) for n in names if n.startswith("public-keys/"))
-        keys = dict(trusted) if trusted is not None else bundled
-        if trusted is None:
-            report.notes.append(
-                "trusting the public keys inside the bundle; pass the key "
-                "you trust (--public-key) for a stronger check"
-            )
-        checkpoint = Checkpoint.from_json(z.read("checkpoint.json"))
-        manifest_bytes = z.read("manifest.json")
-        manifest = json.loads(manifest_bytes)
-        body = z.read("events.ndjson")
-        consistency = json.loads(z.read("consistency.json"))
-        signature = base64.b64decode(z.read("manifest.sig"))
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            bundled = load_public_keys(z.read(n) for n in names if n.startswith("public-keys/"))
+            checkpoint_text = z.read("checkpoint.json")
+            manifest_bytes = z.read("manifest.json")
+            body = z.read("events.ndjson")
+            consistency_text = z.read("consistency.json")
+            signature_text = z.read("manifest.sig")
+    except (zipfile.BadZipFile, KeyError, OSError) as e:
+        report.problems.append(f"not a readable audit bundle: {e}")
+        return report
+    keys = dict(trusted) if trusted is not None else bundled
+    if trusted is None:
+        report.notes.append(
+            "trusting the public keys inside the bundle; pass the key "
+            "you trust (--public-key) for a stronger check"
+        )
+    try:
+        checkpoint = Checkpoint.from_json(checkpoint_text)
+    except MALFORMED as e:
+        report.problems.append(f"checkpoint.json is malformed: {e}")
+        return report
     try:
         verify_checkpoint(checkpoint, keys)
     except IntegrityError as e:
         report.problems.append(f"checkpoint: {e}")
         return report
     try:
+        manifest = json.loads(manifest_bytes)
+        signature = _unb64(signature_text.decode("ascii", "replace").strip())
         verify_signed(manifest_bytes, signature, manifest["key_id"], keys, "manifest")
     except IntegrityError as e:
         report.problems.append(str(e))
-    if manifest["tree_size"] != checkpoint.tree_size:
+        return report
+    except MALFORMED as e:
+        report.problems.append(f"manifest.json or manifest.sig is malformed: {e}")
+        return report
+    if manifest.get("format") != FORMAT:
+        report.problems.append(f"manifest: format is not {FORMAT}")
+    if manifest.get("tree_size") != checkpoint.tree_size:
         report.problems.append("manifest: names another tree size than the checkpoint")
+    if hashlib.sha256(body).hexdigest() != manifest.get("events_sha256"):
+        report.problems.append("events.ndjson differs from what the signed manifest lists")
     seen = []
     for number, line in enumerate(body.splitlines(), start=1):
-        event = json.loads(line)
-        seen.append(event["leaf_index"])
-        leaf = record_leaf(
-            event["position"],
-            event["aggregate_id"],
-            event["version"],
-            event["topic"],
-            base64.b64decode(event["payload"]),
-        )
-        proof = [base64.b64decode(h) for h in event["inclusion_proof"]]
-        if not verify_inclusion(
-            event["leaf_index"], checkpoint.tree_size, leaf, proof, checkpoint.root_hash
-        ):
+        try:
+            event = json.loads(line)
+            seen.append(event["leaf_index"])
+            leaf = _leaf_of(event)
+            proof = [_unb64(h) for h in event["inclusion_proof"]]
+            index = int(event["leaf_index"])
+        except MALFORMED as e:
+            report.problems.append(f"event {number}: the line is malformed: {e}")
+            continue
+        if not verify_inclusion(index, checkpoint.tree_size, leaf, proof, checkpoint.root_hash):
             report.problems.append(
                 f"event {number} (position {event['position']}, leaf {event['leaf_index']}): "
                 "its record and proof do not lead to the checkpoint's root: the event or its "
                 "proof was changed"
             )
         report.events += 1
-    missing = sorted(set(manifest["leaf_indexes"]) - set(seen))
+    listed = manifest.get("leaf_indexes", [])
+    missing = sorted(set(listed) - set(seen))
     if missing:
         report.problems.append(
             f"events listed in the signed manifest are missing: leaves "
             f"{missing[:10]}{'...' if len(missing) > 10 else ''}"
         )
-    if hashlib.sha256(body).hexdigest() != manifest["events_sha256"]:
-        report.problems.append("events.ndjson differs from what the signed manifest lists")
+    unlisted = sorted(set(seen) - set(listed))
+    if unlisted:
+        report.problems.append(
+            f"events not listed in the signed manifest were added: leaves {unlisted[:10]}"
+        )
     if earlier is not None:
-        _check_growth(report, earlier, checkpoint, consistency, keys)
+        try:
+            consistency = json.loads(consistency_text)
+            _check_growth(report, earlier, checkpoint, consistency, keys)
+        except MALFORMED as e:
+            report.problems.append(f"consistency.json is malformed: {e}")
     return report
 
 
@@ -196,7 +243,7 @@ def _check_growth(
         return
     for entry in consistency:
         if entry["from_size"] == earlier.tree_size:
-            proof = [base64.b64decode(h) for h in entry["proof"]]
+            proof = [_unb64(h) for h in entry["proof"]]
             if verify_consistency(
                 earlier.tree_size,
                 checkpoint.tree_size,
@@ -218,3 +265,87 @@ def _check_growth(
         f"{earlier.tree_size}; export a new bundle from a server that "
         "published that checkpoint"
     )
+
+
+RECEIPT_FORMAT = "campaign-decision-ledger/receipt/v1"
+
+
+@dataclass
+class ReceiptReport:
+    events: int = 0
+    proven: bool = False
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_receipt(
+    receipt: Mapping[str, Any], trusted: Mapping[str, Ed25519PublicKey] | None = None
+) -> ReceiptReport:
+    """Check a receipt (``Notary.receipt``) offline: each event's record hashes to the leaf
+    hash it lists, and, once a checkpoint covers them, each inclusion proof leads to the root
+    of that checkpoint, which a ``trusted`` key signed. Without ``trusted`` the receipt's own
+    public keys are used (weaker: say so). A pending receipt (no checkpoint yet) is not an
+    error but is not ``proven``."""
+    report = ReceiptReport()
+    if receipt.get("format") != RECEIPT_FORMAT:
+        report.problems.append(f"not a receipt: format is not {RECEIPT_FORMAT}")
+        return report
+    keys: Mapping[str, Ed25519PublicKey]
+    if trusted is None:
+        pems = receipt.get("public_keys") or {}
+        keys = load_public_keys(str(p).encode() for p in pems.values())
+        report.notes.append(
+            "trusting the public keys inside the receipt; pass the key you trust for a "
+            "stronger check"
+        )
+    else:
+        keys = trusted
+    checkpoint: Checkpoint | None = None
+    if receipt.get("checkpoint") is not None:
+        try:
+            checkpoint = Checkpoint.from_json(json.dumps(receipt["checkpoint"]))
+            verify_checkpoint(checkpoint, keys)
+        except IntegrityError as e:
+            report.problems.append(f"checkpoint: {e}")
+            return report
+        except MALFORMED as e:
+            report.problems.append(f"checkpoint: malformed: {e}")
+            return report
+    for number, event in enumerate(receipt.get("events") or [], start=1):
+        try:
+            leaf = _leaf_of(event)
+            listed = _unb64(event["leaf_hash"])
+            index = int(event["leaf_index"])
+            where = f"event {number} (position {event['position']}, leaf {index})"
+        except MALFORMED as e:
+            report.problems.append(f"event {number}: malformed: {e}")
+            continue
+        report.events += 1
+        if leaf != listed:
+            report.problems.append(f"{where}: its record does not hash to the leaf hash listed")
+            continue
+        if checkpoint is None:
+            continue
+        try:
+            proof = [_unb64(h) for h in event["inclusion_proof"]]
+        except MALFORMED as e:
+            report.problems.append(f"{where}: no readable inclusion proof: {e}")
+            continue
+        if not verify_inclusion(index, checkpoint.tree_size, leaf, proof, checkpoint.root_hash):
+            report.problems.append(
+                f"{where}: its proof does not lead to the root of the checkpoint of size "
+                f"{checkpoint.tree_size}"
+            )
+    if not report.events:
+        report.problems.append("the receipt lists no events")
+    report.proven = checkpoint is not None and report.ok
+    if checkpoint is None and report.ok:
+        report.notes.append(
+            "pending: no checkpoint covered these events when the receipt was issued; fetch "
+            "it again after the next checkpoint to get the proofs"
+        )
+    return report

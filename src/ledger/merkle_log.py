@@ -82,6 +82,17 @@ class MerkleTables:
         value = _first(row)
         return 0 if value is None else int(value) + 1
 
+    def tail(self, cur: Cursor) -> tuple[int, int]:
+        """(tree size, position of the last leaf): what a verifier checks, read at once."""
+        cur.execute(
+            f"SELECT leaf_index, position FROM {self.leaves} "  # noqa: S608
+            "ORDER BY leaf_index DESC LIMIT 1"
+        )
+        row = cur.fetchone()
+        if row is None:
+            return 0, 0
+        return int(_first(row)) + 1, int(_second(row))
+
     def node(self, cur: Cursor, level: int, idx: int) -> bytes:
         if level == 0:
             cur.execute(

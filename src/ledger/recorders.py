@@ -87,6 +87,26 @@ class FastFailPostgresRecorder(PostgresApplicationRecorder):
         self.merkle = MerkleTables("%s", prefix=f'"{datastore.schema}".', blob="BYTEA")
         self.sql_create_statements.extend(SQL(s).format() for s in self.merkle.create_statements())
 
+    def create_table(self) -> None:
+        """Create the tables, unless another role owns them already: a service role that
+        may only read and append (see ``ledger.protection``) cannot run DDL, not even
+        ``CREATE ... IF NOT EXISTS``, so it uses the tables the owner created."""
+        if self._owned_by_another_role():
+            self.datastore.register_type_adapters()
+            return
+        super().create_table()
+
+    def _owned_by_another_role(self) -> bool:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT pg_get_userbyid(c.relowner) <> current_user AS other "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relname = %s",
+                (self.datastore.schema, self.events_table_name),
+            )
+            row = curs.fetchone()
+        return bool(row and row["other"])
+
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:

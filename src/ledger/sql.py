@@ -34,15 +34,16 @@ def position_column(recorder: ApplicationRecorder) -> str:
 
 
 def stream_events(
-    recorder: ApplicationRecorder, batch: int = 5000
+    recorder: ApplicationRecorder, batch: int = 5000, stop: int | None = None
 ) -> Iterator[tuple[int, Any, int, str, bytes]]:
     """Every stored event in log order as (position, aggregate id, version, topic, payload),
-    read in keyset batches so memory stays flat."""
+    read in keyset batches so memory stays flat; up to position ``stop`` when given."""
     table, col = events_table(recorder), position_column(recorder)
     ph = "%s" if isinstance(recorder, PostgresApplicationRecorder) else "?"
+    bound = f"AND {col} <= {int(stop)} " if stop is not None else ""
     sql = (
         f"SELECT {col} AS position, originator_id, originator_version, topic, state "  # noqa: S608
-        f"FROM {table} WHERE {col} > {ph} ORDER BY {col} LIMIT {int(batch)}"
+        f"FROM {table} WHERE {col} > {ph} {bound}ORDER BY {col} LIMIT {int(batch)}"
     )
     last = 0
     while True:

@@ -57,7 +57,7 @@ def test_the_forbidden_list_covers_every_other_status_and_action() -> None:
     assert len(ALLOWED) + len(FORBIDDEN) == len(PATH_TO) * len(STATUS_COMMANDS) == 25
 
 
-@pytest.mark.parametrize(("status", "action"), list(ALLOWED), ids="{0[0]}-{0[1]}".format)
+@pytest.mark.parametrize(("status", "action"), list(ALLOWED), ids=[f"{s}-{a}" for s, a in ALLOWED])
 def test_an_allowed_transition_moves_the_campaign_to_its_next_status(
     world: World, status: str, action: str
 ) -> None:
@@ -70,7 +70,7 @@ def test_an_allowed_transition_moves_the_campaign_to_its_next_status(
     assert result.version == after.version == before + 1
 
 
-@pytest.mark.parametrize(("status", "action"), FORBIDDEN, ids="{0[0]}-{0[1]}".format)
+@pytest.mark.parametrize(("status", "action"), FORBIDDEN, ids=[f"{s}-{a}" for s, a in FORBIDDEN])
 def test_a_forbidden_transition_is_refused_and_writes_nothing(
     world: World, status: str, action: str
 ) -> None:

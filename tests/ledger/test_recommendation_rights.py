@@ -92,7 +92,7 @@ def test_a_consultant_may_not_recommend_through_an_engagement_that_does_not_name
     assert_refused(world, other, recommend_command(world), EngagementRequired)
 
 
-@pytest.mark.parametrize("channels", [("seo",), ("ppc",), ("ppc", "email")])
+@pytest.mark.parametrize("channels", [("seo",), ("ppc",), ("ppc", "email")], ids="+".join)
 def test_an_engagement_not_covering_every_channel_of_the_campaign_refuses_to_recommend(
     world: World, channels: tuple[str, ...]
 ) -> None:
