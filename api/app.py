@@ -16,6 +16,7 @@ from api.middleware import EdgeMiddleware
 from api.periodic import Periodic
 from api.routes import admin, commands, health, integrity, queries
 from ledger.application import Ledger
+from ledger.group_commit import GroupCommitter
 from ledger.keyring import Keyring
 from ledger.notary import Notary
 from ledger.settings import Settings
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.keys = keys
         app.state.authenticators = [keys]  # an OIDC/JWT verifier can be appended here
         app.state.notary = Notary(ledger, Keyring.load(settings))
+        app.state.committer = GroupCommitter(ledger) if settings.group_commit else None
         ticker = Periodic(
             settings.checkpoint_interval, app.state.notary.issue_checkpoint, "checkpoint"
         )
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             ticker.stop()
+            if app.state.committer is not None:
+                app.state.committer.close()
             keys.close()
             ledger.close()
 

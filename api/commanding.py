@@ -60,7 +60,8 @@ def execute(
 ) -> CommandResult:
     name = type(command).__name__
     try:
-        result: CommandResult = ledger.execute(
+        runner = getattr(request.app.state, "committer", None) or ledger
+        result: CommandResult = runner.execute(
             command, actor, correlation_id=request.state.request_id, idempotency_key=key
         )
     except LedgerError as e:

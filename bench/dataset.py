@@ -85,10 +85,7 @@ class BulkLedger(Ledger):
         self.repository.cache = LRUCache(maxsize=cache.maxsize)
 
     def _record(self, processing_event: ProcessingEvent[Any]) -> list[Recording[Any]]:
-        cache = self.repository.cache
-        assert cache is not None
-        for aggregate_id, aggregate in processing_event.aggregates.items():
-            cache.put(aggregate_id, aggregate)
+        self._remember(processing_event)
         events = processing_event.events
         self.buffer.extend(events)
         self.recorded.update(type(e).__qualname__ for e in events)
@@ -107,6 +104,27 @@ class BulkLedger(Ledger):
             )
             for e in events
         ]
+
+    def _remember(self, processing_event: ProcessingEvent[Any]) -> None:
+        """Make the cache hold every aggregate as of the events just accepted.
+
+        Handlers change the cached objects themselves (no deep copy): such an aggregate is
+        already at the new version and only its pending events are dropped (saved here).
+        An aggregate the cache lacks (a new one) is built from its events."""
+        cache = self.repository.cache
+        assert cache is not None
+        for aggregate_id, aggregate in processing_event.aggregates.items():
+            cache.put(aggregate_id, aggregate)
+        for stored in processing_event.events:
+            event = cast(Any, stored)  # an aggregate event: it can mutate its aggregate
+            try:
+                current: Any = cache.get(event.originator_id)
+            except KeyError:
+                current = None
+            if current is None or current.version < event.originator_version:
+                cache.put(event.originator_id, event.mutate(current))
+            elif current.pending_events:
+                current.collect_events()
 
     def flush(self) -> None:
         if self.buffer:

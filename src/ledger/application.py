@@ -17,7 +17,7 @@ import hashlib
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -68,6 +68,43 @@ def target_of(command: c.Command) -> UUID | None:
     return None
 
 
+def logged(
+    command: c.Command,
+    actor: Actor,
+    correlation_id: str,
+    key: str | None,
+    run: Callable[[], CommandResult],
+) -> CommandResult:
+    """Run a command and write its one canonical log line (accepted, replayed or refused)."""
+    started = time.perf_counter()
+    bound = log.bind(
+        command=type(command).__name__,
+        actor_id=str(actor.actor_id),
+        correlation_id=correlation_id,
+        idempotency_key=key,
+    )
+    try:
+        result = run()
+    except LedgerError as e:
+        bound.info(
+            "command refused",
+            outcome="refused",
+            code=e.code,
+            reason=str(e),
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        raise
+    bound.info(
+        "command accepted",
+        outcome="replayed" if result.replayed else "accepted",
+        aggregate_id=str(result.aggregate_id),
+        version=result.version,
+        position=result.position,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+    return result
+
+
 class Ledger(Application[UUID]):
     name = APP_NAME
 
@@ -108,35 +145,14 @@ class Ledger(Application[UUID]):
         causation_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> CommandResult:
-        started = time.perf_counter()
-        name = type(command).__name__
         correlation_id = correlation_id or str(uuid4())
-        bound = log.bind(
-            command=name,
-            actor_id=str(actor.actor_id),
-            correlation_id=correlation_id,
-            idempotency_key=idempotency_key,
+        return logged(
+            command,
+            actor,
+            correlation_id,
+            idempotency_key,
+            lambda: self._execute(command, actor, correlation_id, causation_id, idempotency_key),
         )
-        try:
-            result = self._execute(command, actor, correlation_id, causation_id, idempotency_key)
-        except LedgerError as e:
-            bound.info(
-                "command refused",
-                outcome="refused",
-                code=e.code,
-                reason=str(e),
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
-            raise
-        bound.info(
-            "command accepted",
-            outcome="replayed" if result.replayed else "accepted",
-            aggregate_id=str(result.aggregate_id),
-            version=result.version,
-            position=result.position,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-        )
-        return result
 
     def _execute(
         self,
@@ -153,7 +169,7 @@ class Ledger(Application[UUID]):
             raise InvalidCommand("a command that creates cannot expect a version")
         print_ = fingerprint(command)
         with self._guard(actor, key):
-            replay = self._replay(actor, key, print_)
+            replay = self.replay(actor, key, print_)
             if replay is not None:
                 return replay
             for attempt in range(self.settings.max_retries):
@@ -170,7 +186,7 @@ class Ledger(Application[UUID]):
                     outcome = handler(ctx, command)
                     return self._save(command, outcome, actor, key, print_)
                 except IntegrityError:
-                    replay = self._replay(actor, key, print_)
+                    replay = self.replay(actor, key, print_)
                     if replay is not None:
                         return replay
                     if command.expected_version is not None:
@@ -179,7 +195,7 @@ class Ledger(Application[UUID]):
                         pause = min(0.002 * 2**attempt, MAX_BACKOFF)
                         time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter
                 except LedgerError:
-                    replay = self._replay(actor, key, print_)
+                    replay = self.replay(actor, key, print_)
                     if replay is not None:
                         return replay
                     raise
@@ -205,6 +221,29 @@ class Ledger(Application[UUID]):
     def _save(
         self, command: c.Command, outcome: Outcome, actor: Actor, key: str | None, print_: str
     ) -> CommandResult:
+        events, summary, refs = self.prepare(command, outcome, actor, key, print_)
+        recordings = self.save(*events)
+        positions = {
+            (r.notification.originator_id, r.notification.originator_version): r.notification.id
+            for r in recordings
+        }
+        return self.result_of(summary, refs, positions)
+
+    def result_of(
+        self,
+        summary: dict[str, Any],
+        refs: list[tuple[UUID, int, str]],
+        positions: Mapping[tuple[Any, int], int],
+    ) -> CommandResult:
+        """The result of a saved command, from the positions its events were given."""
+        events = [EventRef(a, v, t, positions[(a, v)]) for a, v, t in refs]
+        return self._result(summary, events, replayed=False)
+
+    def prepare(
+        self, command: c.Command, outcome: Outcome, actor: Actor, key: str | None, print_: str
+    ) -> tuple[list[Any], dict[str, Any], list[tuple[UUID, int, str]]]:
+        """The events to save for an accepted command (its own, then its idempotency
+        record's), the summary kept for replays, and references to its own events."""
         aggregates: list[LedgerAggregate] = [outcome.primary, *outcome.others]
         pending = [cast(LedgerAggregate.Event, e) for a in aggregates for e in a.pending_events]
         refs = [(e.originator_id, e.originator_version, type(e).__qualname__) for e in pending]
@@ -235,14 +274,8 @@ class Ledger(Application[UUID]):
                 causation_id=first.causation_id,
                 timestamp=first.timestamp,
             )
-            aggregates.append(record)
-        recordings = self.save(*aggregates)
-        by_ref = {
-            (r.notification.originator_id, r.notification.originator_version): r.notification.id
-            for r in recordings
-        }
-        events = [EventRef(a, v, t, by_ref[(a, v)]) for a, v, t in refs]
-        return self._result(summary, events, replayed=False)
+            pending.extend(cast(LedgerAggregate.Event, e) for e in record.collect_events())
+        return list(pending), summary, refs
 
     @staticmethod
     def _result(
@@ -282,7 +315,13 @@ class Ledger(Application[UUID]):
             with self._in_flight_lock:
                 self._in_flight.discard(ident)
 
-    def _replay(self, actor: Actor, key: str | None, print_: str) -> CommandResult | None:
+    def in_flight(self, record: UUID) -> bool:
+        """True while a request with this idempotency record id runs in this process."""
+        with self._in_flight_lock:
+            return record in self._in_flight
+
+    def replay(self, actor: Actor, key: str | None, print_: str) -> CommandResult | None:
+        """The stored result of the command recorded under this key, or None."""
         if key is None:
             return None
         try:

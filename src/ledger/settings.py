@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     pg_connect_timeout: int = 2
     pg_pool_timeout: float = Field(default=0.8, description="Wait for a pooled connection")
     pg_lock_timeout: int = 5
+    group_commit: bool = Field(
+        default=True, description="Save concurrent commands of a process in one transaction"
+    )
     max_retries: int = Field(default=5, ge=1, le=50)
     aggregate_cache_size: int = 2000
     signing_key_path: Path = Path(".ledger/signing-key.pem")

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
 
 from ledger.application import Ledger
+from ledger.settings import Settings
 from tests.support import Clock, World
+
+
+@pytest.fixture
+def make_ledger(database_url: str, clock: Clock) -> Iterator[Callable[[], Ledger]]:
+    """The shared fixture's ledgers, with a PostgreSQL pool of one connection (plus two of
+    overflow): these tests run one command at a time, and opening the default five
+    connections for every test doubles its set-up time. SQLite ignores the pool settings."""
+    made: list[Ledger] = []
+
+    def make() -> Ledger:
+        settings = Settings(database_url=database_url, pg_pool_size=1, pg_max_overflow=2)
+        app = Ledger(settings, clock=clock)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.close()
 
 
 @pytest.fixture

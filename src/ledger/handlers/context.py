@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.application import AggregateNotFoundError
 
 from ledger.domain.base import Envelope, LedgerAggregate
 from ledger.domain.organization import Organization
@@ -19,6 +19,12 @@ from ledger.values import Party, Role
 A = TypeVar("A", bound=LedgerAggregate)
 
 PARTY_OF_ROLE = {Role.CONSULTANT: Party.AGENCY, Role.OPERATOR: Party.PLATFORM}
+
+
+class AggregateSource(Protocol):
+    """Where handlers load aggregates from: the repository, or a batch's view of it."""
+
+    def get(self, aggregate_id: UUID) -> Any: ...
 
 
 @dataclass
@@ -34,7 +40,7 @@ class Outcome:
 
 @dataclass
 class Context:
-    repository: Repository[UUID]
+    repository: AggregateSource
     actor: Actor
     now: datetime
     correlation_id: str

@@ -1,0 +1,216 @@
+"""Group commit: many commands, one transaction.
+
+The event store takes a table lock per append, so single-command transactions cap a process
+at about a thousand commands a second. Here, callers in many threads hand their commands to
+one writer thread; it runs every command waiting in the queue, in arrival order, against a
+batch-local view of the aggregates (each command sees the events of those before it, its own
+rules checked as if alone), then saves the events of every accepted command, in command
+order, with their idempotency records, in **one** ``Application.save``: one transaction, one
+lock, one Merkle append. Each caller then gets exactly its own result, or its own refusal.
+
+- A refused command changes nothing: a handler works on deep copies, which join the batch
+  view only if the command is accepted.
+- If the batch's transaction fails on a conflict (another process wrote one of its
+  aggregates), nothing of it was written; every accepted command of the batch is then run
+  alone through ``Ledger.execute``, with its usual bounded retry and idempotent replay.
+- A second request with an idempotency key already in the batch is refused as in flight.
+- No added latency when idle: the writer takes what is queued at the moment it is free.
+"""
+
+from __future__ import annotations
+
+import copy
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import structlog
+from eventsourcing.persistence import IntegrityError
+
+from ledger import commands as c
+from ledger.application import UNAVAILABLE, Ledger, fingerprint, logged, target_of
+from ledger.domain.base import LedgerAggregate
+from ledger.domain.idempotency import record_id
+from ledger.errors import IdempotencyKeyInFlight, InvalidCommand, LedgerError, StoreUnavailable
+from ledger.handlers.context import Context
+from ledger.identity import Actor
+from ledger.registry import HANDLERS
+from ledger.results import CommandResult
+
+log = structlog.get_logger("ledger.group_commit")
+
+
+@dataclass
+class Job:
+    command: c.Command
+    actor: Actor
+    correlation_id: str
+    causation_id: str | None
+    key: str | None
+    future: Future[CommandResult] = field(default_factory=Future)
+
+
+class BatchView:
+    """The repository as this batch sees it: stored state plus the batch's accepted events.
+    Every ``get`` hands out a private deep copy."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.changed: dict[UUID, LedgerAggregate] = {}
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None) -> Any:
+        if version is None and aggregate_id in self.changed:
+            return copy.deepcopy(self.changed[aggregate_id])
+        return self.ledger.repository.get(aggregate_id, version=version)
+
+
+@dataclass
+class Accepted:
+    job: Job
+    events: list[Any]
+    summary: dict[str, Any]
+    refs: list[tuple[UUID, int, str]]
+
+
+class GroupCommitter:
+    def __init__(self, ledger: Ledger, max_batch: int = 64) -> None:
+        self.ledger = ledger
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+        self._thread.start()
+
+    def execute(
+        self,
+        command: c.Command,
+        actor: Actor,
+        *,
+        correlation_id: str,
+        causation_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        job = Job(command, actor, correlation_id, causation_id, idempotency_key)
+
+        def run() -> CommandResult:
+            self._queue.put(job)
+            return job.future.result()
+
+        return logged(command, actor, correlation_id, idempotency_key, run)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                batch.append(nxt)
+            try:
+                self._process(batch)
+            except Exception as e:
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(e)
+
+    def _process(self, batch: list[Job]) -> None:
+        view = BatchView(self.ledger)
+        accepted: list[Accepted] = []
+        keys: set[UUID] = set()
+        for job in batch:
+            try:
+                item = self._run_one(job, view, keys)
+            except LedgerError as e:
+                job.future.set_exception(e)
+                continue
+            except UNAVAILABLE as e:
+                job.future.set_exception(
+                    StoreUnavailable("the event store is unreachable", error=type(e).__name__)
+                )
+                continue
+            if item is not None:
+                accepted.append(item)
+        if not accepted:
+            return
+        try:
+            recordings = self.ledger.save(*[e for a in accepted for e in a.events])
+        except IntegrityError:
+            self._one_by_one(accepted)
+            return
+        except UNAVAILABLE as e:
+            for a in accepted:
+                a.job.future.set_exception(
+                    StoreUnavailable("the event store is unreachable", error=type(e).__name__)
+                )
+            return
+        positions = {
+            (r.notification.originator_id, r.notification.originator_version): r.notification.id
+            for r in recordings
+        }
+        for a in accepted:
+            a.job.future.set_result(self.ledger.result_of(a.summary, a.refs, positions))
+
+    def _run_one(self, job: Job, view: BatchView, keys: set[UUID]) -> Accepted | None:
+        command, actor = job.command, job.actor
+        handler = HANDLERS.get(type(command))
+        if handler is None:
+            raise InvalidCommand("unknown command", command=type(command).__name__)
+        if command.creates and command.expected_version is not None:
+            raise InvalidCommand("a command that creates cannot expect a version")
+        print_ = fingerprint(command)
+        if job.key is not None:
+            ident = record_id(actor.actor_id, job.key)
+            if ident in keys or self.ledger.in_flight(ident):
+                raise IdempotencyKeyInFlight(
+                    "a request with this idempotency key is still being processed",
+                    idempotency_key=job.key,
+                )
+            replay = self.ledger.replay(actor, job.key, print_)
+            if replay is not None:
+                job.future.set_result(replay)
+                return None
+            keys.add(ident)
+        ctx = Context(
+            view,
+            actor,
+            self.ledger.clock(),
+            job.correlation_id,
+            job.causation_id,
+            expect_id=target_of(command),
+            expect_version=command.expected_version,
+        )
+        outcome = handler(ctx, command)
+        events, summary, refs = self.ledger.prepare(command, outcome, actor, job.key, print_)
+        for aggregate in (outcome.primary, *outcome.others):
+            aggregate.collect_events()
+            view.changed[aggregate.id] = aggregate
+        return Accepted(job, events, summary, refs)
+
+    def _one_by_one(self, accepted: list[Accepted]) -> None:
+        for a in accepted:
+            job = a.job
+            try:
+                result = self.ledger.execute(
+                    job.command,
+                    job.actor,
+                    correlation_id=job.correlation_id,
+                    causation_id=job.causation_id,
+                    idempotency_key=job.key,
+                )
+            except Exception as e:
+                job.future.set_exception(e)
+            else:
+                job.future.set_result(result)

@@ -1,0 +1,130 @@
+"""Group commit: many commands in one transaction, each with its own result or refusal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from ledger import commands as c
+from ledger.application import Ledger
+from ledger.errors import IdempotencyKeyInFlight, RoleRequired
+from ledger.group_commit import GroupCommitter, Job
+from tests.support import Clock, World, budget
+
+
+@pytest.fixture
+def world(ledger: Ledger, clock: Clock) -> World:
+    return World(ledger, clock).setup()
+
+
+def adjust(world: World, amount: str) -> c.AdjustBudget:
+    return c.AdjustBudget(campaign_id=world.campaign_id, budget=budget(amount))
+
+
+def test_a_batch_applies_commands_in_order_and_refuses_one_without_touching_the_others(
+    world: World,
+) -> None:
+    """Given three jobs with a forbidden one in the middle, one transaction records the two
+    allowed ones in order, the second seeing the first, and the forbidden one appends nothing."""
+    committer = GroupCommitter(world.ledger)
+    try:
+        before = world.events()
+        jobs = [
+            Job(adjust(world, "5100"), world.manager, "r1", None, None),
+            Job(
+                c.LaunchCampaign(campaign_id=world.campaign_id), world.consultant, "r2", None, None
+            ),
+            Job(adjust(world, "5200"), world.manager, "r3", None, None),
+        ]
+        committer._process(jobs)
+        first, refused, third = (j.future for j in jobs)
+        assert isinstance(refused.exception(), RoleRequired)
+        assert first.result().version == 2
+        assert third.result().version == 3
+        assert third.result().position > first.result().position
+        campaign = world.ledger.repository.get(world.campaign_id)
+        assert campaign.state.budget["amount"] == "5200"
+        history = list(world.ledger.events.get(world.campaign_id))
+        assert history[1].budget_to["amount"] == "5100"
+        assert history[2].budget_from["amount"] == "5100"
+        assert len(world.events()) == len(before) + 2
+    finally:
+        committer.close()
+
+
+def test_the_same_idempotency_key_twice_in_one_batch_is_refused_as_in_flight(
+    world: World,
+) -> None:
+    """The second request with a key already in the batch is told the first is in flight."""
+    committer = GroupCommitter(world.ledger)
+    try:
+        jobs = [
+            Job(adjust(world, "5100"), world.manager, "r1", None, "k"),
+            Job(adjust(world, "5100"), world.manager, "r2", None, "k"),
+        ]
+        committer._process(jobs)
+        assert jobs[0].future.result().version == 2
+        assert isinstance(jobs[1].future.exception(), IdempotencyKeyInFlight)
+        replay = committer.execute(
+            adjust(world, "5100"), world.manager, correlation_id="r3", idempotency_key="k"
+        )
+        assert replay.replayed
+        assert replay.events == jobs[0].future.result().events
+    finally:
+        committer.close()
+
+
+def test_a_batch_that_loses_a_race_is_rerun_command_by_command(
+    world: World, make_ledger: Callable[[], Ledger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When another process writes an aggregate of the batch before it commits, nothing of
+    the batch is written and each command is re-run alone against the new state."""
+    other = make_ledger()
+    committer = GroupCommitter(world.ledger)
+    real_save = world.ledger.save
+    raced = []
+
+    def racing_save(*objs: Any, **kw: Any) -> Any:
+        if not raced:
+            raced.append(other.execute(adjust(world, "7000"), world.manager))
+        return real_save(*objs, **kw)
+
+    monkeypatch.setattr(world.ledger, "save", racing_save)
+    try:
+        jobs = [
+            Job(adjust(world, "5100"), world.manager, "r1", None, None),
+            Job(adjust(world, "5200"), world.executive, "r2", None, None),
+        ]
+        committer._process(jobs)
+        assert [j.future.result().version for j in jobs] == [3, 4]
+        history = list(world.ledger.events.get(world.campaign_id))
+        assert [e.originator_version for e in history] == [1, 2, 3, 4]
+        assert history[2].budget_from["amount"] == "7000"
+    finally:
+        committer.close()
+
+
+def test_threads_sharing_a_committer_lose_nothing_and_duplicate_nothing(world: World) -> None:
+    """Twenty-four threads adjusting one campaign: every command recorded once, versions
+    contiguous, each caller's result names its own event."""
+    committer = GroupCommitter(world.ledger)
+    try:
+
+        def send(i: int) -> int:
+            result = committer.execute(
+                adjust(world, str(6000 + i)), world.manager, correlation_id=f"t{i}"
+            )
+            return result.version
+
+        with ThreadPoolExecutor(24) as pool:
+            versions = list(pool.map(send, range(24)))
+        assert sorted(versions) == list(range(2, 26))
+        history = list(world.ledger.events.get(world.campaign_id))
+        assert [e.originator_version for e in history] == list(range(1, 26))
+        amounts = {e.budget_to["amount"] for e in history[1:]}
+        assert amounts == {str(6000 + i) for i in range(24)}
+    finally:
+        committer.close()
