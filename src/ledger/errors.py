@@ -25,6 +25,7 @@ a stable machine ``code`` (the class attribute of the same name).
     │   ├── IdempotencyKeyReused  the same key came with a different command (422)
     │   └── IdempotencyKeyInFlight the first request with this key is still running (409)
     └── StoreUnavailable          the event store cannot be reached (503)
+        └── Overloaded            too many commands already waiting in this process (503)
 """
 
 from __future__ import annotations
@@ -148,3 +149,8 @@ class IdempotencyKeyInFlight(IdempotencyError):
 class StoreUnavailable(LedgerError):
     code = "store_unavailable"
     title = "Event store unavailable"
+
+
+class Overloaded(StoreUnavailable):
+    code = "overloaded"
+    title = "Too many commands waiting; retry shortly"

@@ -34,7 +34,13 @@ from ledger import commands as c
 from ledger.application import UNAVAILABLE, Ledger, fingerprint, logged, target_of
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.idempotency import record_id
-from ledger.errors import IdempotencyKeyInFlight, InvalidCommand, LedgerError, StoreUnavailable
+from ledger.errors import (
+    IdempotencyKeyInFlight,
+    InvalidCommand,
+    LedgerError,
+    Overloaded,
+    StoreUnavailable,
+)
 from ledger.handlers.context import Context
 from ledger.identity import Actor
 from ledger.registry import HANDLERS
@@ -76,9 +82,10 @@ class Accepted:
 
 
 class GroupCommitter:
-    def __init__(self, ledger: Ledger, max_batch: int = 64) -> None:
+    def __init__(self, ledger: Ledger, max_batch: int = 64, max_waiting: int = 1024) -> None:
         self.ledger = ledger
         self.max_batch = max_batch
+        self.max_waiting = max_waiting
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
@@ -95,6 +102,10 @@ class GroupCommitter:
         job = Job(command, actor, correlation_id, causation_id, idempotency_key)
 
         def run() -> CommandResult:
+            if self._queue.qsize() >= self.max_waiting:
+                raise Overloaded(
+                    "too many commands are waiting in this process", waiting=self.max_waiting
+                )
             self._queue.put(job)
             return job.future.result()
 
