@@ -7,7 +7,7 @@ strings) so that the stored payload is stable and readable by any tool.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -127,6 +127,11 @@ def _refuse_float(value: Any) -> Any:
         )
     if isinstance(value, (int, bool)):
         raise ValueError('amounts are given as decimal strings, e.g. "1500.00"')
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a decimal amount") from None
     return value
 
 

@@ -109,19 +109,9 @@ def test_a_float_amount_in_a_json_command_is_refused(where: str) -> None:
     assert caught.value.context == {"value": "1000.5"}
 
 
-STRICT_TOP_LEVEL_AMOUNT = pytest.mark.xfail(
-    strict=True,
-    reason="known bug in ledger.commands/values (not owned here): a top-level Amount in a "
-    "strict command accepts only a Decimal instance, so JSON can never set approval_limit",
-)
-
-
 @pytest.mark.parametrize(
     "where",
-    [
-        pytest.param(w, marks=STRICT_TOP_LEVEL_AMOUNT) if w == "approval limit" else w
-        for w in JSON_BODIES
-    ],
+    list(JSON_BODIES),
 )
 def test_the_same_json_command_with_a_decimal_string_is_accepted(where: str) -> None:
     """Given the same bodies with "1000.5" as a string, each builds with an exact Decimal."""
