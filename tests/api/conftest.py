@@ -55,8 +55,13 @@ ROLES = (
 @pytest.fixture
 def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
     """A running app (lifespan included) with a set-up world; one key per actor."""
-    app = create_app(Settings(database_url=database_url, log_format="json",
-                              signing_key_path=tmp_path / "keys" / "signing-key.pem"))
+    app = create_app(
+        Settings(
+            database_url=database_url,
+            log_format="json",
+            signing_key_path=tmp_path / "keys" / "signing-key.pem",
+        )
+    )
     with TestClient(app, raise_server_exceptions=False) as client:
         world = World(app.state.ledger, Clock(datetime.now(UTC))).setup()
         keys: KeyStore = app.state.keys

@@ -30,8 +30,9 @@ def proxied(pg_schema_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Pr
     url = pg_schema_url.replace(
         parts.netloc, f"{parts.username or 'postgres'}@127.0.0.1:{proxy.port}", 1
     )
-    app = create_app(Settings(database_url=url, log_format="json",
-                              signing_key_path=tmp_path / "signing-key.pem"))
+    app = create_app(
+        Settings(database_url=url, log_format="json", signing_key_path=tmp_path / "signing-key.pem")
+    )
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             world = World(app.state.ledger, Clock(datetime.now(UTC))).setup()

@@ -20,8 +20,11 @@ from api.demo import seed_store
 from ledger.settings import Settings
 
 _DIR = Path(tempfile.mkdtemp(prefix="ledger-st-"))
-SETTINGS = Settings(database_url=f"sqlite:///{_DIR / 'ledger.db'}", log_format="json",
-                    signing_key_path=_DIR / "keys" / "signing-key.pem")
+SETTINGS = Settings(
+    database_url=f"sqlite:///{_DIR / 'ledger.db'}",
+    log_format="json",
+    signing_key_path=_DIR / "keys" / "signing-key.pem",
+)
 APP = create_app(SETTINGS)
 CONFIG = schemathesis.config.SchemathesisConfig.from_path(
     str(Path(__file__).resolve().parents[2] / "schemathesis.toml")
