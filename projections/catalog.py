@@ -95,12 +95,34 @@ def create_tables(tx: Tx, projection: Projection, generation: int) -> None:
     )
 
 
+def _installed(tx: Tx, name: str) -> int | None:
+    generation = active_generation(tx, name)
+    if generation is None or tracked(tx, name, generation) is None:
+        return None
+    return generation
+
+
 def install(session: Session, projection: Projection, schema: str = "") -> int:
-    """Create the bookkeeping and the active generation's tables; the active generation."""
+    """Create the bookkeeping and the active generation's tables; the active generation.
+
+    Runs DDL only when something is missing, and then re-checks under the DDL lock: on
+    PostgreSQL ``CREATE INDEX IF NOT EXISTS`` locks the table even when the index exists,
+    and a live batch waiting on that lock while holding the tracking row would deadlock
+    with an installer that goes on to touch the tracking row."""
+    try:
+        with session.transaction() as tx:
+            found = _installed(tx, projection.name)
+    except (sqlite3.OperationalError, psycopg.errors.UndefinedTable):
+        found = None
+    if found is not None:
+        return found
     with session.transaction(write=True) as tx:
         _ddl_lock(tx, schema)
         for statement in META:
             tx.execute(statement)
+        found = _installed(tx, projection.name)
+        if found is not None:
+            return found
         tx.execute(
             "INSERT INTO projection_generations (projection, active, building) "
             "VALUES (?, 1, NULL) ON CONFLICT (projection) DO NOTHING",
