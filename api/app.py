@@ -12,14 +12,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import openapi, problems
 from api.keys import KeyStore
 from api.logs import configure_logging
+from api.metrics import observe_projections
 from api.middleware import EdgeMiddleware
 from api.periodic import Periodic
-from api.routes import admin, commands, health, integrity, queries
+from api.routes import admin, commands, health, integrity, queries, readmodels
 from ledger.application import Ledger
 from ledger.group_commit import GroupCommitter
 from ledger.keyring import Keyring
 from ledger.notary import Notary
 from ledger.settings import Settings
+from projections.service import ReadSide
 
 MAX_BODY = 64 * 1024
 DESCRIPTION = """An event-sourced, tamper-evident record of who recommended, who decided and
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.authenticators = [keys]  # an OIDC/JWT verifier can be appended here
         app.state.notary = Notary(ledger, Keyring.load(settings))
         app.state.committer = GroupCommitter(ledger) if settings.group_commit else None
+        app.state.read_side = start_read_side(ledger, settings)
+        app.state.before_metrics = lambda: observe_projections(app.state.read_side)
         ticker = Periodic(
             settings.checkpoint_interval, app.state.notary.issue_checkpoint, "checkpoint"
         )
@@ -54,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ticker.stop()
             if app.state.committer is not None:
                 app.state.committer.close()
+            if app.state.read_side is not None:
+                app.state.read_side.close()
             keys.close()
             ledger.close()
 
@@ -73,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     app.include_router(commands.router, tags=["commands"])
     app.include_router(queries.router, tags=["queries"])
+    app.include_router(readmodels.router)
     app.include_router(integrity.router)
     app.include_router(admin.router)
     app.include_router(health.router)
@@ -86,3 +93,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     return app
+
+
+def start_read_side(ledger: Ledger, settings: Settings) -> ReadSide | None:
+    """The projections: run in this process (embedded) or by `ledger projections run`."""
+    if ledger.backend == "memory":
+        return None
+    read_side = ReadSide(ledger)
+    if settings.projections == "embedded":
+        read_side.start()
+    else:
+        read_side.install()
+    return read_side

@@ -17,7 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import typer
 
-from api import integrity_cli
+from api import integrity_cli, projections_cli
 from api.demo import seed_store
 from api.keys import KeyStore
 from api.logs import configure_logging
@@ -41,6 +41,8 @@ app.add_typer(roles, name="roles")
 app.add_typer(engagements, name="engagements")
 app.add_typer(keys_app, name="keys")
 app.add_typer(integrity_cli.bundle_app, name="bundle")
+app.add_typer(projections_cli.projections_app, name="projections")
+app.command()(projections_cli.export)
 app.add_typer(integrity_cli.signing_app, name="signing-key")
 app.command()(integrity_cli.verify)
 app.command()(integrity_cli.checkpoint)

@@ -68,6 +68,9 @@ def execute(
         metrics.observe_command(name, e.code)
         raise
     metrics.observe_command(name, "replayed" if result.replayed else "accepted")
+    read_side = getattr(request.app.state, "read_side", None)
+    if read_side is not None:
+        read_side.nudge()
     return result
 
 

@@ -3,6 +3,8 @@ outcome, projection lag (set by the projection runner when it runs in this proce
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 REGISTRY = CollectorRegistry()
@@ -44,3 +46,12 @@ def observe_command(command: str, outcome: str) -> None:
 
 def render() -> bytes:
     return generate_latest(REGISTRY)
+
+
+def observe_projections(read_side: Any) -> None:
+    """Set the lag gauges from the projections' positions (called before each scrape)."""
+    if read_side is None:
+        return
+    for s in read_side.status():
+        PROJECTION_LAG.labels(s.name).set(s.lag)
+        PROJECTION_POSITION.labels(s.name).set(s.position)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import errors as e
+from projections.errors import ProjectionError
 
 UNAVAILABLE: tuple[type[Exception], ...] = (
     es_persistence.OperationalError,
@@ -32,6 +33,12 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 
 log = structlog.get_logger("api.problems")
 MEDIA_TYPE = "application/problem+json"
+
+PROJECTION_STATUS = {
+    "ProjectionNotReady": (503, "projections_not_ready"),
+    "InvalidQuery": (400, "invalid_query"),
+    "UnknownProjection": (404, "not_found"),
+}
 
 STATUS: list[tuple[type[e.LedgerError], int]] = [
     (e.NotFound, 404),
@@ -116,6 +123,14 @@ def install(app: FastAPI) -> None:
         context = {k: _jsonable(v) for k, v in exc.context.items()}
         return problem(
             request, status, exc.code, exc.title, exc.detail, headers, context=context or None
+        )
+
+    @app.exception_handler(ProjectionError)
+    async def projection_error(request: Request, exc: ProjectionError) -> JSONResponse:
+        status, code = PROJECTION_STATUS.get(type(exc).__name__, (500, "internal_error"))
+        headers = {"Retry-After": "2"} if status == 503 else None
+        return problem(
+            request, status, code, exc.code.replace("_", " ").capitalize(), str(exc), headers
         )
 
     @app.exception_handler(ApiError)

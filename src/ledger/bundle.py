@@ -240,6 +240,11 @@ def _check_growth(
     if earlier.tree_size == checkpoint.tree_size:
         if earlier.root_hash != checkpoint.root_hash:
             report.problems.append("same size, different roots: the log was rewritten")
+        else:
+            report.notes.append(
+                f"the log has not changed since the earlier checkpoint "
+                f"({checkpoint.tree_size} events, same root)"
+            )
         return
     for entry in consistency:
         if entry["from_size"] == earlier.tree_size:

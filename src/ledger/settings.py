@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     group_commit: bool = Field(
         default=True, description="Save concurrent commands of a process in one transaction"
     )
+    projections: str = Field(
+        default="embedded",
+        description="embedded: run projections in the API process; external: "
+        "`ledger projections run` does",
+    )
     max_retries: int = Field(default=5, ge=1, le=50)
     aggregate_cache_size: int = 2000
     signing_key_path: Path = Path(".ledger/signing-key.pem")
