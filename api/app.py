@@ -99,7 +99,7 @@ def start_read_side(ledger: Ledger, settings: Settings) -> ReadSide | None:
     """The projections: run in this process (embedded) or by `ledger projections run`."""
     if ledger.backend == "memory":
         return None
-    read_side = ReadSide(ledger)
+    read_side = ReadSide(ledger, pool_size=2)
     if settings.projections == "embedded":
         read_side.start()
     else:

@@ -17,8 +17,8 @@ class Settings(BaseSettings):
         "postgresql://user:pass@host:port/db: PostgreSQL. memory://: tests only.",
     )
     allow_memory: bool = Field(default=False, description="Allow memory:// (tests only).")
-    pg_pool_size: int = 5
-    pg_max_overflow: int = 10
+    pg_pool_size: int = 3
+    pg_max_overflow: int = 7
     pg_connect_timeout: int = 2
     pg_pool_timeout: float = Field(default=0.8, description="Wait for a pooled connection")
     pg_lock_timeout: int = 5
