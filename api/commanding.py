@@ -45,11 +45,14 @@ COMMAND_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def respond(result: CommandResult, location: str | None) -> JSONResponse:
+def respond(
+    result: CommandResult, location: str | None, path: dict[str, Any] | None = None
+) -> JSONResponse:
     status = 201 if result.created else 200
     headers = {"ETag": f'"{result.version}"', "X-Ledger-Position": str(result.position)}
     if result.created and location:
-        headers["Location"] = location.format(id=result.resource_id or result.aggregate_id)
+        ident = result.resource_id or result.aggregate_id
+        headers["Location"] = location.format(**(path or {}), id=ident)
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(result.as_dict(), status_code=status, headers=headers)
@@ -101,7 +104,7 @@ def add_command(
         if expected is not None:
             server["expected_version"] = expected
         cmd = build(command, body, **server)
-        return respond(execute(request, ledger, actor, cmd, key), location)
+        return respond(execute(request, ledger, actor, cmd, key), location, kwargs)
 
     params = list(inspect.signature(endpoint).parameters.values())[:-1]
     if command.creates:  # nothing to expect a version of yet: no If-Match
@@ -116,6 +119,15 @@ def add_command(
         params.append(
             inspect.Parameter(
                 "body", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[body_model, Body()]
+            )
+        )
+    else:  # no fields: an empty object or no body; anything else is refused
+        params.append(
+            inspect.Parameter(
+                "body",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[body_model | None, Body()],
+                default=None,
             )
         )
     endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

@@ -93,7 +93,7 @@ class Demo:
         campaign: UUID | None,
         kind: str,
         change: ProposedChange | None = None,
-        days: int = 21,
+        days: int = 90,
     ) -> UUID:
         rec = self.run(
             who,
@@ -253,7 +253,7 @@ def seed(ledger: Ledger, keys: KeyStore, clock: SimClock) -> dict[str, Any]:
             rationale="new data",
             evidence=("analytics-export-q1", "competitor-scan"),
             expected_impact="+8% sales",
-            expires_at=d.clock.now + timedelta(days=21),
+            expires_at=d.clock.now + timedelta(days=90),
         ),
     )
     # rejected, withdrawn

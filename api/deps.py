@@ -14,7 +14,7 @@ from ledger.application import Ledger
 from ledger.identity import Actor
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{1,255}$")
-IF_MATCH = re.compile(r'^(\*|(W/)?"?[1-9][0-9]{0,17}"?)$')
+IF_MATCH = re.compile(r'^(\*|"?[1-9][0-9]{0,17}"?)$')  # strong ETags only
 KeyText = Annotated[str, StringConstraints(pattern=IDEMPOTENCY_KEY.pattern)]
 IfMatchText = Annotated[str, StringConstraints(pattern=IF_MATCH.pattern)]
 BEARER = {"WWW-Authenticate": 'Bearer realm="ledger"'}
@@ -85,7 +85,7 @@ def expected_version(
 ) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
-    value = if_match.strip().removeprefix("W/").strip('"')
+    value = if_match.strip().strip('"')
     if not value.isdigit() or int(value) < 1:
         raise ApiError(
             400,

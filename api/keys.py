@@ -22,7 +22,7 @@ from uuid import UUID
 
 from ledger.identity import Actor
 from ledger.settings import Settings
-from ledger.store import backend, eventsourcing_env, sqlite_path
+from ledger.store import backend, ddl_lock, eventsourcing_env, sqlite_path
 
 KEY_PATTERN = re.compile(r"^cdl_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
@@ -55,6 +55,7 @@ class KeyStore:
 
     def __init__(self, settings: Settings) -> None:
         self.kind = backend(settings)
+        self.settings = settings
         self._lock = threading.Lock()
         self._memory: dict[str, tuple[Any, ...]] = {}
         if self.kind == "sqlite":
@@ -106,7 +107,7 @@ class KeyStore:
     def _create(self) -> None:
         if self.kind == "memory":
             return
-        with self._cursor() as cur:
+        with ddl_lock(self.settings), self._cursor() as cur:
             cur.execute(
                 self._sql(
                     "CREATE TABLE IF NOT EXISTS api_keys (key_id TEXT PRIMARY KEY, "

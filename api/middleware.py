@@ -40,8 +40,18 @@ def _problem(
     return body, headers
 
 
-class BodyTooLarge(Exception):
-    pass
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the buffered body over once, then waits on the real one."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 class EdgeMiddleware:
@@ -92,19 +102,26 @@ class EdgeMiddleware:
                 self._done(scope, method, status_holder, started)
                 return
 
-        received = 0
+        downstream = receive
+        if method in ("POST", "PUT", "PATCH"):
+            body = await self._read_body(receive)
+            if body is None:
+                await reply(
+                    413,
+                    "payload_too_large",
+                    "Payload too large",
+                    f"the body exceeds the limit of {self.max_body} bytes",
+                )
+                self._done(scope, method, status_holder, started)
+                return
+            downstream = _replay(body, receive)
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise BodyTooLarge
-            return message
+        response_started = False
 
         async def send_wrapper(message: Message) -> None:
+            nonlocal response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 status_holder["status"] = message["status"]
                 message["headers"] = [
                     *message.get("headers", []),
@@ -113,16 +130,37 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_wrapper)
-        except BodyTooLarge:
-            await reply(
-                413,
-                "payload_too_large",
-                "Payload too large",
-                f"the body exceeds the limit of {self.max_body} bytes",
-            )
+            await self.app(scope, downstream, send_wrapper)
+        except Exception:
+            # Answer here, inside the edge, so the client gets a problem document with its
+            # request id and the connection stays usable; the traceback goes to the log.
+            log.exception("unhandled error", path=path)
+            if not response_started:
+                await reply(
+                    500,
+                    "internal_error",
+                    "Internal error",
+                    "an unexpected error occurred; quote the request id when reporting it",
+                )
         finally:
             self._done(scope, method, status_holder, started)
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole request body, or None when it is over the limit (however it was sent)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
 
     @staticmethod
     def _done(scope: Scope, method: str, status: dict[str, Any], started: float) -> None:

@@ -163,12 +163,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ValidationError)
     async def invalid_command(request: Request, exc: ValidationError) -> JSONResponse:
         errors = [_clean(err) for err in exc.errors()]
+        reason = errors[0]["msg"].removeprefix("Value error, ") if errors else "invalid"
         return problem(
             request,
             422,
             "invalid_command",
             "Invalid command",
-            "the command is not valid",
+            f"the command is not valid: {reason}",
             errors=errors,
         )
 

@@ -8,9 +8,11 @@ refused with 422. The strict command is then built from the body and the path.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
+from pydantic.fields import FieldInfo
 
 from ledger import commands as c
 
@@ -22,7 +24,7 @@ def body_of(
 ) -> type[BaseModel]:
     """The request body model of ``command``: its fields less path and server fields."""
     fields: dict[str, Any] = {
-        name: (info.annotation, info)
+        name: (info.annotation, _strict_numbers(info))
         for name, info in command.model_fields.items()
         if name not in path_fields and name not in SERVER_FIELDS
     }
@@ -37,6 +39,16 @@ def body_of(
         **fields,
     )
     return model
+
+
+def _strict_numbers(info: FieldInfo) -> FieldInfo:
+    """Whole numbers (revisions, counts) and flags arrive as JSON numbers and booleans: no
+    "2" for 2, no true for 1, no 10.0 for 10."""
+    if info.annotation in (int, bool, int | None, bool | None):
+        strict = copy.copy(info)
+        strict.metadata = [*info.metadata, Strict()]
+        return strict
+    return info
 
 
 def build(command: type[c.Command], body: BaseModel | None, **server: Any) -> c.Command:

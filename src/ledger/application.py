@@ -46,7 +46,7 @@ from ledger.positions import positions_of
 from ledger.registry import HANDLERS
 from ledger.results import CommandResult, EventRef
 from ledger.settings import Settings
-from ledger.store import APP_NAME, backend, eventsourcing_env, prepare
+from ledger.store import APP_NAME, backend, ddl_lock, eventsourcing_env, prepare
 
 log = structlog.get_logger("ledger.command")
 
@@ -115,7 +115,8 @@ class Ledger(Application[UUID]):
         self.backend = backend(self.settings)
         env = eventsourcing_env(self.settings)
         prepare(self.settings)
-        super().__init__(env=env)
+        with ddl_lock(self.settings):
+            super().__init__(env=env)
         self._tune_pool()
         self.clock = clock or (lambda: datetime.now(UTC))
         self._in_flight: set[UUID] = set()

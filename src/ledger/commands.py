@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from typing import Annotated, ClassVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from ledger.values import (
     Amount,
@@ -27,11 +34,12 @@ from ledger.values import (
     RejectionReason,
 )
 
-Text = Annotated[str, Field(min_length=1, max_length=4000)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Note = Annotated[str, Field(max_length=4000)] | None
 Channels = Annotated[tuple[Channel, ...], Field(min_length=1, max_length=10)]
-Version = Annotated[int, Field(ge=1)]
+Version = Annotated[int, Field(ge=1, le=10**12)]
+Count = Annotated[int, Field(ge=0, le=10**15)]
 
 
 class Command(BaseModel):
@@ -171,9 +179,9 @@ class RecordPerformance(Command):
     period_start: AwareDatetime
     period_end: AwareDatetime
     spend: Money
-    impressions: Annotated[int, Field(ge=0)]
-    clicks: Annotated[int, Field(ge=0)]
-    conversions: Annotated[int, Field(ge=0)]
+    impressions: Count
+    clicks: Count
+    conversions: Count
     revenue: Money
     corrects_version: Version | None = None
 

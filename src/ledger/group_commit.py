@@ -145,7 +145,9 @@ class GroupCommitter:
             try:
                 item = self._run_one(job, view, keys)
             except LedgerError as e:
-                job.future.set_exception(e)
+                # A twin of this request (same key) may have been recorded by another
+                # process meanwhile: then its result is the answer, not this refusal.
+                self._refuse_or_replay(job, e)
                 continue
             except UNAVAILABLE as e:
                 job.future.set_exception(
@@ -173,6 +175,18 @@ class GroupCommitter:
         }
         for a in accepted:
             a.job.future.set_result(self.ledger.result_of(a.summary, a.refs, positions))
+
+    def _refuse_or_replay(self, job: Job, error: LedgerError) -> None:
+        replay = None
+        if job.key is not None and not isinstance(error, IdempotencyKeyInFlight):
+            try:
+                replay = self.ledger.replay(job.actor, job.key, fingerprint(job.command))
+            except LedgerError as other:
+                error = other
+        if replay is not None:
+            job.future.set_result(replay)
+        else:
+            job.future.set_exception(error)
 
     def _run_one(self, job: Job, view: BatchView, keys: set[UUID]) -> Accepted | None:
         command, actor = job.command, job.actor

@@ -130,15 +130,16 @@ class Reader:
             agg: object = self.ledger.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound("aggregate not found", aggregate_id=aggregate_id) from None
-        if isinstance(agg, Campaign):
-            self.campaign(actor, aggregate_id)
-        elif isinstance(agg, Recommendation):
-            self.recommendation(actor, aggregate_id)
-        elif isinstance(agg, Organization):
-            if not agg.roles_of(actor.actor_id) & READERS:
+        try:
+            if isinstance(agg, Campaign):
+                self.campaign(actor, aggregate_id)
+            elif isinstance(agg, Recommendation):
+                self.recommendation(actor, aggregate_id)
+            elif not (isinstance(agg, Organization) and agg.roles_of(actor.actor_id) & READERS):
                 raise NotFound("aggregate not found", aggregate_id=aggregate_id)
-        else:
-            raise NotFound("aggregate not found", aggregate_id=aggregate_id)
+        except NotFound:
+            # The same answer whatever the id names, so nothing about it leaks.
+            raise NotFound("aggregate not found", aggregate_id=aggregate_id) from None
         return [self.describe(n.id, n) for n in history_of(self.ledger.recorder, aggregate_id)]
 
     def history_check(self, actor: Actor, aggregate_id: UUID, position: int) -> None:

@@ -9,6 +9,8 @@ memory://        the library's in-memory store: refused unless LEDGER_ALLOW_MEMO
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -47,6 +49,11 @@ def backend(settings: Settings) -> str:
     )
 
 
+def _sqlite_in_memory(settings: Settings) -> bool:
+    url = settings.database_url.lower()
+    return url.startswith("sqlite:") and (":memory:" in url or "mode=memory" in url)
+
+
 def sqlite_path(settings: Settings) -> Path:
     url = settings.database_url
     if not url:
@@ -59,6 +66,11 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     """The environment the eventsourcing library reads its persistence settings from."""
     kind = backend(settings)
     common = {"AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size)}
+    if (kind == "memory" or _sqlite_in_memory(settings)) and not settings.allow_memory:
+        raise StoreConfigError(
+            "in-memory storage loses every event on exit; it is for tests only "
+            "(set LEDGER_ALLOW_MEMORY=1 to allow it)"
+        )
     if kind == "memory":
         if not settings.allow_memory:
             raise StoreConfigError(
@@ -122,3 +134,32 @@ def prepare(settings: Settings) -> None:
         conn.execute(
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"]))
         )
+
+
+DDL_LOCK_KEY = 0x6C6564676572  # "ledger": one lock for every CREATE of the ledger's tables
+
+
+@contextmanager
+def ddl_lock(settings: Settings) -> Iterator[None]:
+    """Serialise table creation across processes (several workers start at once on
+    PostgreSQL; concurrent CREATE ... IF NOT EXISTS can fail). A no-op on SQLite."""
+    if backend(settings) != "postgres":
+        yield
+        return
+    import psycopg
+
+    env = eventsourcing_env(settings)
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        connect_timeout=settings.pg_connect_timeout,
+        autocommit=True,
+    ) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (DDL_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK_KEY,))

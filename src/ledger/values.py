@@ -7,10 +7,12 @@ strings) so that the stored payload is stable and readable by any tool.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
+import pycountry
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from ledger.errors import FloatMoneyRefused
@@ -118,6 +120,47 @@ class RejectionReason(StrEnum):
     OTHER = "other"
 
 
+AMOUNT_TEXT = re.compile(r"^[0-9]{1,14}(\.[0-9]{1,4})?$")
+TARGET_TEXT = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$")
+NOT_MONEY = {
+    "XXX",
+    "XTS",
+    "XAU",
+    "XAG",
+    "XPT",
+    "XPD",
+    "XBA",
+    "XBB",
+    "XBC",
+    "XBD",
+    "XDR",
+    "XSU",
+    "XUA",
+}
+CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies) - NOT_MONEY
+
+
+def _currency(value: Any) -> Any:
+    if isinstance(value, str) and value not in CURRENCIES:
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+    return value
+
+
+def _decimal_text(pattern: re.Pattern[str]) -> Any:
+    def check(value: Any) -> Any:
+        value = _refuse_float(value)
+        if isinstance(value, Decimal) and not isinstance(value, bool):
+            return value
+        if not isinstance(value, str) or not pattern.match(value):
+            raise ValueError(
+                f"{value!r} is not a plain decimal: digits, an optional point and decimals, "
+                'e.g. "1500.00"'
+            )
+        return Decimal(value)
+
+    return check
+
+
 def _refuse_float(value: Any) -> Any:
     """Amounts arrive as decimal strings (or Decimals from Python callers), never floats."""
     if isinstance(value, float):
@@ -127,11 +170,6 @@ def _refuse_float(value: Any) -> Any:
         )
     if isinstance(value, (int, bool)):
         raise ValueError('amounts are given as decimal strings, e.g. "1500.00"')
-    if isinstance(value, str):
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            raise ValueError(f"{value!r} is not a decimal amount") from None
     return value
 
 
@@ -142,11 +180,13 @@ AMOUNT_SCHEMA = {
 }
 Amount = Annotated[
     Decimal,
-    BeforeValidator(_refuse_float),
+    BeforeValidator(_decimal_text(AMOUNT_TEXT)),
     Field(ge=0, max_digits=18, decimal_places=4),
     WithJsonSchema(AMOUNT_SCHEMA),
 ]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+Currency = Annotated[
+    str, BeforeValidator(_currency), Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+]
 
 
 class Value(BaseModel):
@@ -175,7 +215,7 @@ class KpiTarget(Value):
     metric: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
     target: Annotated[
         Decimal,
-        BeforeValidator(_refuse_float),
+        BeforeValidator(_decimal_text(TARGET_TEXT)),
         Field(max_digits=18, decimal_places=6),
         WithJsonSchema(
             {

@@ -35,7 +35,9 @@ def test_thirty_two_clients_with_if_match_on_one_campaign_never_overwrite(api: A
     etag = api.client.get(path, headers=api.auth("manager")).headers["etag"]
 
     def send(i: int) -> tuple[int, dict[str, object]]:
-        body = {"budget": {"amount": str(6000 + i), "currency": "EUR", "period": "monthly"}}
+        body = {
+            "budget": {"amount": str(5000 + 10 * (i + 1)), "currency": "EUR", "period": "monthly"}
+        }
         r = api.post(f"{path}/budget", "manager", body, **{"If-Match": etag})
         return r.status_code, r.json()
 

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tests.api.conftest import Api
 
-BUDGET = {"budget": {"amount": "6100", "currency": "EUR", "period": "monthly"}}
+BUDGET = {"budget": {"amount": "5600", "currency": "EUR", "period": "monthly"}}
 
 
 def test_the_same_key_sent_ten_times_records_one_event_and_replays_the_response(api: Api) -> None:
@@ -49,7 +49,7 @@ def test_the_same_key_with_another_body_is_refused_with_422(api: Api) -> None:
     path = f"/v1/campaigns/{api.world.campaign_id}/budget"
     assert api.post(path, "manager", BUDGET, **{"Idempotency-Key": "k-2"}).status_code == 200
     before = len(api.world.events())
-    other = {"budget": {"amount": "6200", "currency": "EUR", "period": "monthly"}}
+    other = {"budget": {"amount": "5700", "currency": "EUR", "period": "monthly"}}
     r = api.post(path, "manager", other, **{"Idempotency-Key": "k-2"})
     assert r.status_code == 422
     assert r.json()["code"] == "idempotency_key_reused"
@@ -63,7 +63,7 @@ def test_keys_are_scoped_per_actor(api: Api) -> None:
     r2 = api.post(
         path,
         "executive",
-        {"budget": {"amount": "6300", "currency": "EUR", "period": "monthly"}},
+        {"budget": {"amount": "5800", "currency": "EUR", "period": "monthly"}},
         **{"Idempotency-Key": "shared"},
     )
     assert r1.status_code == r2.status_code == 200

@@ -43,7 +43,7 @@ CLOSED = ("completed", "cancelled")
 def changes(world: World) -> list[c.Execution]:
     """One budget, one KPI-target and one channel change, each different from the plan."""
     return [
-        c.AdjustBudget(campaign_id=world.campaign_id, budget=budget("6500")),
+        c.AdjustBudget(campaign_id=world.campaign_id, budget=budget("5900")),
         c.SetKpiTargets(
             campaign_id=world.campaign_id,
             kpi_targets=(KpiTarget(metric="roas", target=Decimal("3.5"), unit="ratio"),),
@@ -92,7 +92,7 @@ def test_budget_kpi_targets_and_channels_change_while_draft_active_or_paused(
         result = world.run(world.manager, command)
         assert [e.version for e in result.events] == [before + 1]
     state = campaign(world).state
-    assert state.budget["amount"] == "6500"
+    assert state.budget["amount"] == "5900"
     assert state.kpi_targets == [{"metric": "roas", "target": "3.5", "unit": "ratio"}]
     assert state.channels == ["email"]
     assert state.status == status
@@ -109,7 +109,7 @@ def test_budget_kpi_targets_and_channels_are_frozen_once_completed_or_cancelled(
 
 
 def test_a_budget_change_records_the_budget_before_and_after(world: World) -> None:
-    """Given a budget of 5000, when it is set to 6500, the event names both amounts."""
+    """Given a budget of 5000, when it is set to 5900, the event names both amounts."""
     world.run(world.manager, changes(world)[0])
     (stored,) = [
         n
@@ -118,7 +118,7 @@ def test_a_budget_change_records_the_budget_before_and_after(world: World) -> No
     ]
     adjusted = world.ledger.mapper.to_domain_event(stored)
     assert adjusted.budget_from == {"amount": "5000", "currency": "EUR", "period": "monthly"}
-    assert adjusted.budget_to == {"amount": "6500", "currency": "EUR", "period": "monthly"}
+    assert adjusted.budget_to == {"amount": "5900", "currency": "EUR", "period": "monthly"}
 
 
 @pytest.mark.parametrize("amount", ["5000", "5000.00"])

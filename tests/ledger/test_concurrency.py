@@ -30,7 +30,7 @@ from ledger.settings import Settings
 from tests.support import Clock, World, budget
 
 THREADS = 32
-BASE = 6000
+BASE = 5500
 
 pytestmark = pytest.mark.postgres
 

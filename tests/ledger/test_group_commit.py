@@ -89,7 +89,7 @@ def test_a_batch_that_loses_a_race_is_rerun_command_by_command(
 
     def racing_save(*objs: Any, **kw: Any) -> Any:
         if not raced:
-            raced.append(other.execute(adjust(world, "7000"), world.manager))
+            raced.append(other.execute(adjust(world, "5900"), world.manager))
         return real_save(*objs, **kw)
 
     monkeypatch.setattr(world.ledger, "save", racing_save)
@@ -102,7 +102,7 @@ def test_a_batch_that_loses_a_race_is_rerun_command_by_command(
         assert [j.future.result().version for j in jobs] == [3, 4]
         history = list(world.ledger.events.get(world.campaign_id))
         assert [e.originator_version for e in history] == [1, 2, 3, 4]
-        assert history[2].budget_from["amount"] == "7000"
+        assert history[2].budget_from["amount"] == "5900"
     finally:
         committer.close()
 
@@ -115,7 +115,7 @@ def test_threads_sharing_a_committer_lose_nothing_and_duplicate_nothing(world: W
 
         def send(i: int) -> int:
             result = committer.execute(
-                adjust(world, str(6000 + i)), world.manager, correlation_id=f"t{i}"
+                adjust(world, str(5000 + 10 * (i + 1))), world.manager, correlation_id=f"t{i}"
             )
             return result.version
 
@@ -125,6 +125,6 @@ def test_threads_sharing_a_committer_lose_nothing_and_duplicate_nothing(world: W
         history = list(world.ledger.events.get(world.campaign_id))
         assert [e.originator_version for e in history] == list(range(1, 26))
         amounts = {e.budget_to["amount"] for e in history[1:]}
-        assert amounts == {str(6000 + i) for i in range(24)}
+        assert amounts == {str(5000 + 10 * (i + 1)) for i in range(24)}
     finally:
         committer.close()

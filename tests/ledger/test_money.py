@@ -140,7 +140,8 @@ def test_a_refused_float_never_reaches_the_store(world: World) -> None:
 def test_decimal_amounts_keep_every_digit_through_the_store(world: World) -> None:
     """Given a budget of 1234567.8901, when stored and reloaded, it is that exact decimal."""
     world.run(
-        world.manager, c.AdjustBudget(campaign_id=world.campaign_id, budget=budget("1234567.8901"))
+        world.executive,
+        c.AdjustBudget(campaign_id=world.campaign_id, budget=budget("1234567.8901")),
     )
     stored = campaign(world).state.budget
     assert stored["amount"] == "1234567.8901"

@@ -15,8 +15,10 @@ from ledger.errors import (
     InvalidCommand,
     InvalidTransition,
     NotFound,
+    RoleRequired,
 )
 from ledger.handlers.context import Context, Outcome
+from ledger.limits import above_limit, increase
 from ledger.rights import require_role
 from ledger.values import Budget, ProposedChange, Role
 
@@ -30,6 +32,11 @@ def plan_campaign(ctx: Context, cmd: c.PlanCampaign) -> Outcome:
     role = require_role(
         org, ctx.actor, PLANNERS, command="plan a campaign", what="organization", ident=org.id
     )
+    if cmd.budget.currency != org.state.default_currency:
+        raise InvalidCommand(
+            "a campaign's budget is in its organization's currency",
+            currency=org.state.default_currency,
+        )
     campaign = Campaign._create(
         Campaign.Planned,
         id=uuid4(),
@@ -174,11 +181,17 @@ def _require_open(campaign: Campaign, what: str) -> None:
 
 def adjust_budget(ctx: Context, cmd: c.AdjustBudget) -> Outcome:
     loaded = load_campaign(ctx, cmd, EXECUTORS, "adjust budget")
-    campaign = loaded[0]
+    campaign, org, role = loaded
     _require_open(campaign, "the budget")
     if cmd.budget == Budget.model_validate(campaign.state.budget):
         raise InvalidCommand("the budget given is the budget in force", campaign_id=campaign.id)
-    return execute(
+    if cmd.budget.currency != campaign.state.budget["currency"]:
+        raise InvalidCommand(
+            "the budget must stay in the campaign's currency",
+            currency=campaign.state.budget["currency"],
+        )
+    in_force = dict(campaign.state.budget)
+    outcome = execute(
         ctx,
         cmd,
         loaded,
@@ -186,6 +199,28 @@ def adjust_budget(ctx: Context, cmd: c.AdjustBudget) -> Outcome:
         budget_from=campaign.state.budget,
         budget_to=cmd.budget.to_event(),
     )
+    if role == Role.MANAGER:  # after the match check, so a mismatch is named first
+        _within_managers_limit(ctx, cmd, in_force, org)
+    return outcome
+
+
+def _within_managers_limit(
+    ctx: Context, cmd: c.AdjustBudget, in_force: dict[str, Any], org: Organization
+) -> None:
+    """A manager may raise a budget by up to the approval limit beyond what is authorised:
+    the budget in force, or the amount an approval cited by the execution granted."""
+    authorised: Any = in_force
+    if cmd.implements is not None:
+        rec = ctx.load(Recommendation, cmd.implements, "recommendation")
+        granted = ProposedChange.from_event(rec.state.approved_change).budget
+        if granted is not None and increase(in_force, granted) > 0:
+            authorised = granted
+    if above_limit(authorised, cmd.budget, org.state.approval_limit):
+        raise RoleRequired(
+            "a budget increase above the manager's approval limit needs an executive",
+            campaign_id=cmd.campaign_id,
+            approval_limit=str(org.state.approval_limit),
+        )
 
 
 def set_kpi_targets(ctx: Context, cmd: c.SetKpiTargets) -> Outcome:

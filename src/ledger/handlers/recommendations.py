@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from uuid import UUID, uuid4
 
 from ledger import commands as c
 from ledger.domain.campaign import Campaign
-from ledger.domain.organization import Organization
+from ledger.domain.organization import EngagementTerms, Organization
 from ledger.domain.recommendation import APPROVED, DECIDABLE, Recommendation
 from ledger.errors import (
+    EngagementRequired,
     Forbidden,
     InvalidCommand,
     InvalidTransition,
@@ -20,6 +20,7 @@ from ledger.errors import (
     SegregationOfDuties,
 )
 from ledger.handlers.context import Context, Outcome
+from ledger.limits import above_limit
 from ledger.rights import require_engagement, require_role, require_visible
 from ledger.values import ACTIONABLE_KINDS, ProposedChange, RecommendationKind, Role
 
@@ -60,6 +61,18 @@ def check_change(
             raise InvalidCommand("the budget must be in the campaign's currency", currency=currency)
 
 
+def _within_scope(terms: EngagementTerms, change: ProposedChange) -> None:
+    """A consultant may propose channels only within its engagement's scope."""
+    if change.channels is not None:
+        outside = {ch.value for ch in change.channels} - terms.channels
+        if outside:
+            raise EngagementRequired(
+                "the engagement's scope does not cover these channels",
+                engagement_id=terms.engagement_id,
+                channels=",".join(sorted(outside)),
+            )
+
+
 def _campaign_of(ctx: Context, org: Organization, campaign_id: UUID | None) -> Campaign | None:
     if campaign_id is None:
         return None
@@ -74,7 +87,7 @@ def recommend(ctx: Context, cmd: c.Recommend) -> Outcome:
     require_visible(org, ctx.actor, "organization", org.id)
     campaign = _campaign_of(ctx, org, cmd.campaign_id)
     channels = frozenset(campaign.state.channels) if campaign else frozenset()
-    require_engagement(
+    terms = require_engagement(
         org,
         ctx.actor,
         cmd.engagement_id,
@@ -83,6 +96,7 @@ def recommend(ctx: Context, cmd: c.Recommend) -> Outcome:
         campaign_id=cmd.campaign_id,
     )
     check_change(cmd.kind, cmd.change, campaign)
+    _within_scope(terms, cmd.change)
     if campaign is not None and campaign.state.status in ("completed", "cancelled"):
         raise InvalidTransition(f"the campaign is {campaign.state.status}", campaign_id=campaign.id)
     if c.utc(cmd.expires_at) <= ctx.now:
@@ -134,7 +148,7 @@ def _require_sees_recommendation(ctx: Context, org: Organization, rec: Recommend
 def amend(ctx: Context, cmd: c.AmendRecommendation) -> Outcome:
     rec, org, campaign = _as_author(ctx, cmd)
     channels = frozenset(campaign.state.channels) if campaign else frozenset()
-    require_engagement(
+    terms = require_engagement(
         org,
         ctx.actor,
         rec.state.engagement_id,
@@ -143,6 +157,7 @@ def amend(ctx: Context, cmd: c.AmendRecommendation) -> Outcome:
         campaign_id=rec.state.campaign_id,
     )
     check_change(K(rec.state.kind), cmd.change, campaign)
+    _within_scope(terms, cmd.change)
     if c.utc(cmd.expires_at) <= ctx.now:
         raise InvalidCommand("expires_at must be in the future")
     rec.record(
@@ -224,8 +239,7 @@ def _needs_executive(
     if role != Role.MANAGER or change.budget is None or rec.state.campaign_id is None:
         return False
     current = ctx.load(Campaign, rec.state.campaign_id, "campaign").state.budget
-    base = Decimal(current["amount"]) if current["period"] == change.budget.period else Decimal(0)
-    return change.budget.amount - base > org.state.approval_limit
+    return above_limit(current, change.budget, org.state.approval_limit)
 
 
 def approve(ctx: Context, cmd: c.Approve) -> Outcome:

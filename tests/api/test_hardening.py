@@ -1,0 +1,153 @@
+"""Edges found by review: every refusal precise, nothing appended, no 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.settings import Settings
+from ledger.store import StoreConfigError, eventsourcing_env
+from tests.api.conftest import Api
+
+BUDGET = {"currency": "EUR", "period": "monthly"}
+
+
+def events(api: Api) -> int:
+    return len(api.world.events())
+
+
+def test_starting_an_engagement_answers_201_with_its_location(api: Api) -> None:
+    """The engagement route answers 201 and a Location naming the organization and the
+    new engagement."""
+    w = api.world
+    r = api.post(
+        f"/v1/organizations/{w.org_id}/engagements",
+        "admin",
+        {
+            "agency_id": str(w.agency_id),
+            "consultant_ids": [str(w.consultant.actor_id)],
+            "channels": ["email"],
+            "starts_at": "2026-01-01T00:00:00Z",
+            "ends_at": "2099-01-01T00:00:00Z",
+        },
+    )
+    assert r.status_code == 201, r.text
+    assert r.headers["location"] == (
+        f"/v1/organizations/{w.org_id}/engagements/{r.json()['resource_id']}"
+    )
+
+
+@pytest.mark.parametrize(
+    "amount", ["1e3", "1E+3", "+1500", " 42", "1500 ", "1_000", ".5", "5.", "-0", "\u0661\u0665\u0660\u0660", "1.23456"]
+)
+def test_an_amount_that_is_not_a_plain_decimal_string_is_refused(api: Api, amount: str) -> None:
+    """Only digits with an optional point and up to four decimals are money."""
+    before = events(api)
+    r = api.post(
+        f"/v1/campaigns/{api.world.campaign_id}/budget",
+        "manager",
+        {"budget": {"amount": amount, **BUDGET}},
+    )
+    assert r.status_code == 422, (amount, r.text)
+    assert events(api) == before
+
+
+@pytest.mark.parametrize("currency", ["XXX", "ABC", "XAU"])
+def test_a_currency_that_is_not_iso_4217_money_is_refused(api: Api, currency: str) -> None:
+    """Codes outside ISO 4217, and its non-money codes, are refused."""
+    r = api.post(
+        "/v1/organizations",
+        "operator",
+        {"name": "X", "default_currency": currency, "approval_limit": "10"},
+    )
+    assert r.status_code == 422, r.text
+
+
+@pytest.mark.parametrize("revision", ["1", True, 1.0])
+def test_numbers_and_flags_are_strict_over_http(api: Api, revision: object) -> None:
+    """A revision sent as a string, a boolean or a float is refused, not coerced."""
+    rec = api.world.recommend()
+    r = api.post(f"/v1/recommendations/{rec}/approve", "manager", {"revision": revision})
+    assert r.status_code == 422, r.text
+
+
+def test_a_blank_rejection_reason_is_refused(api: Api) -> None:
+    """Whitespace is not a reason."""
+    rec = api.world.recommend()
+    r = api.post(
+        f"/v1/recommendations/{rec}/reject",
+        "manager",
+        {"revision": 1, "reason_code": "timing", "reason_text": "   "},
+    )
+    assert r.status_code == 422, r.text
+
+
+def test_a_command_without_fields_refuses_junk_and_unknown_fields(api: Api) -> None:
+    """Expire takes no fields: malformed JSON is 400, an unknown field 422, nothing appended."""
+    path = f"/v1/recommendations/{api.world.recommend()}/expire"
+    before = events(api)
+    bad = api.client.post(
+        path,
+        content=b"{not json",
+        headers={**api.auth("manager"), "Content-Type": "application/json"},
+    )
+    assert bad.status_code == 400
+    assert api.post(path, "manager", {"actor_id": "x"}).status_code == 422
+    assert events(api) == before
+
+
+def test_an_oversized_chunked_body_is_a_413(api: Api) -> None:
+    """The body limit holds however the body is sent."""
+
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"note": "'
+        for _ in range(80):
+            yield b"x" * 1000
+        yield b'"}'
+
+    r = api.client.post(
+        f"/v1/campaigns/{api.world.campaign_id}/launch",
+        content=chunks(),
+        headers={**api.auth("manager"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 413
+
+
+def test_a_refused_command_says_why_in_its_detail(api: Api) -> None:
+    """A cross-field refusal names the rule in the problem's detail."""
+    w = api.world
+    r = api.post(
+        f"/v1/organizations/{w.org_id}/engagements",
+        "admin",
+        {
+            "agency_id": str(w.agency_id),
+            "consultant_ids": [str(w.consultant.actor_id)],
+            "channels": ["email"],
+            "starts_at": "2026-01-02T00:00:00Z",
+            "ends_at": "2026-01-01T00:00:00Z",
+        },
+    )
+    assert r.status_code == 422
+    assert "ends_at must be after starts_at" in r.json()["detail"]
+
+
+def test_an_events_history_answers_the_same_for_a_foreign_id_and_a_random_one(api: Api) -> None:
+    """Another tenant's campaign and an id that names nothing get the same 404."""
+    from tests.support import World
+
+    other = World(api.world.ledger, api.world.clock).setup()
+    foreign = api.client.get(
+        f"/v1/aggregates/{other.campaign_id}/events", headers=api.auth("manager")
+    ).json()
+    random = api.client.get(
+        "/v1/aggregates/00000000-0000-4000-8000-000000000001/events", headers=api.auth("manager")
+    ).json()
+    assert foreign["detail"] == random["detail"] == "aggregate not found"
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///:memory:", "sqlite:///file::memory:?cache=shared", "memory://"]
+)
+def test_in_memory_storage_is_refused_outside_tests(url: str) -> None:
+    """Every spelling of in-memory storage is refused unless explicitly allowed."""
+    with pytest.raises(StoreConfigError):
+        eventsourcing_env(Settings(database_url=url))
