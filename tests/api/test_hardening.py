@@ -37,7 +37,20 @@ def test_starting_an_engagement_answers_201_with_its_location(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    "amount", ["1e3", "1E+3", "+1500", " 42", "1500 ", "1_000", ".5", "5.", "-0", "\u0661\u0665\u0660\u0660", "1.23456"]
+    "amount",
+    [
+        "1e3",
+        "1E+3",
+        "+1500",
+        " 42",
+        "1500 ",
+        "1_000",
+        ".5",
+        "5.",
+        "-0",
+        "1.23456",
+        "\u0661\u0665\u0660\u0660",
+    ],
 )
 def test_an_amount_that_is_not_a_plain_decimal_string_is_refused(api: Api, amount: str) -> None:
     """Only digits with an optional point and up to four decimals are money."""
