@@ -47,7 +47,43 @@ def install(app: FastAPI) -> None:
                         }
                 if path not in PUBLIC:
                     op["security"] = [{"bearer": []}]
+                _complete_responses(path, method_of(ops, op), op)
         app.openapi_schema = doc
         return doc
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+ETAG = {"description": "The aggregate's version", "schema": {"type": "string"}}
+VERSIONED = (
+    "/v1/campaigns/{campaign_id}",
+    "/v1/recommendations/{recommendation_id}",
+    "/v1/organizations/{organization_id}",
+)
+
+
+def method_of(ops: dict[str, Any], op: dict[str, Any]) -> str:
+    return next(m for m, o in ops.items() if o is op)
+
+
+def _complete_responses(path: str, method: str, op: dict[str, Any]) -> None:
+    """Errors as application/problem+json with the Problem schema; 405 (with Allow) on every
+    operation; 413 and 415 on every POST; ETag on the versioned GETs."""
+    responses = op.setdefault("responses", {})
+    if path:  # every path answers 405 (with Allow) to a method it does not serve
+        responses.setdefault(
+            "405",
+            {
+                "description": "Method not allowed",
+                "headers": {"Allow": {"schema": {"type": "string"}}},
+            },
+        )
+    if method == "post":
+        responses.setdefault("413", {"description": "Body over 64 KiB"})
+        responses.setdefault("415", {"description": "Body is not application/json"})
+    for status, response in responses.items():
+        if status.isdigit() and int(status) >= 400:
+            response["content"] = {"application/problem+json": {"schema": PROBLEM_REF}}
+    if method == "get" and path in VERSIONED:
+        responses["200"].setdefault("headers", {})["ETag"] = ETAG

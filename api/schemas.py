@@ -96,3 +96,92 @@ class CreateKeyBody(BaseModel):
 class Page(BaseModel):
     items: list[dict[str, Any]]
     next_cursor: str | None = None
+
+
+class Envelope(BaseModel):
+    actor_id: str
+    role: str
+    party: str
+    organization_id: str
+    engagement_id: str | None
+    correlation_id: str
+    causation_id: str | None
+
+
+class StoredEventOut(BaseModel):
+    event_id: str
+    position: int
+    aggregate_id: str
+    version: int
+    type: str
+    topic: str
+    recorded_at: str
+    envelope: Envelope
+    payload: dict[str, Any]
+
+
+class HistoryOut(BaseModel):
+    aggregate_id: str
+    events: list[StoredEventOut]
+
+
+class BudgetOut(BaseModel):
+    amount: str
+    currency: str
+    period: str
+
+
+class CampaignOut(BaseModel):
+    id: str
+    organization_id: str
+    version: int
+    name: str
+    objective: str
+    status: str
+    channels: list[str]
+    budget: BudgetOut
+    kpi_targets: list[dict[str, Any]]
+    performance: list[dict[str, Any]]
+    created_at: str
+    modified_at: str
+
+
+class RevisionOut(BaseModel):
+    number: int
+    change: dict[str, Any]
+    rationale: str
+    evidence: list[str]
+    expected_impact: str
+    expires_at: str
+    recorded_at: str
+
+
+class RecommendationOut(BaseModel):
+    id: str
+    organization_id: str
+    engagement_id: str
+    campaign_id: str | None
+    author_id: str
+    kind: str
+    status: str
+    version: int
+    current_revision: int
+    expires_at: str
+    revisions: list[RevisionOut]
+    approved_revision: int | None
+    approved_change: dict[str, Any] | None
+    decisions: list[dict[str, Any]]
+    created_at: str
+    modified_at: str
+
+
+class OrganizationOut(BaseModel):
+    id: str
+    version: int
+    name: str
+    default_currency: str
+    approval_limit: str
+    your_roles: list[str]
+    your_engagements: list[str]
+    memberships: list[dict[str, Any]] | None = None
+    engagements: list[dict[str, Any]] | None = None

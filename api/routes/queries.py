@@ -17,7 +17,7 @@ from api import views
 from api.commanding import COMMAND_ERRORS
 from api.deps import ActorDep, LedgerDep
 from api.problems import ApiError
-from api.schemas import Page
+from api.schemas import CampaignOut, HistoryOut, OrganizationOut, Page, RecommendationOut
 from ledger.domain.campaign import Campaign
 from ledger.domain.recommendation import Recommendation
 from ledger.reads import Reader
@@ -70,6 +70,7 @@ def tagged(body: dict[str, Any], version: int) -> JSONResponse:
 @router.get(
     "/organizations/{organization_id}",
     responses=ERRORS,
+    response_model=OrganizationOut,
     summary="An organization, its settings, your roles and engagements",
 )
 def get_organization(
@@ -79,7 +80,12 @@ def get_organization(
     return tagged(views.organization(org, actor.actor_id), org.version)
 
 
-@router.get("/campaigns/{campaign_id}", responses=ERRORS, summary="A campaign, now or as of")
+@router.get(
+    "/campaigns/{campaign_id}",
+    responses=ERRORS,
+    response_model=CampaignOut,
+    summary="A campaign, now or as of",
+)
 def get_campaign(
     ledger: LedgerDep, actor: ActorDep, campaign_id: Annotated[UUID, Path()], as_of: AsOf = None
 ) -> JSONResponse:
@@ -90,6 +96,7 @@ def get_campaign(
 @router.get(
     "/recommendations/{recommendation_id}",
     responses=ERRORS,
+    response_model=RecommendationOut,
     summary="A recommendation with its revisions and decisions, now or as of",
 )
 def get_recommendation(
@@ -105,6 +112,7 @@ def get_recommendation(
 @router.get(
     "/aggregates/{aggregate_id}/events",
     responses=ERRORS,
+    response_model=HistoryOut,
     summary="Every event of an aggregate with its full envelope",
 )
 def get_history(

@@ -20,6 +20,7 @@ from ledger.application import Ledger
 from ledger.keyring import Keyring
 from ledger.notary import Notary
 from ledger.settings import Settings
+from tests.api.conftest import api  # noqa: F401 - the HTTP fixture, for receipts over HTTP
 from tests.conftest import PG_URL
 from tests.support import Clock, World
 
