@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from uuid import uuid4
 
@@ -19,6 +20,7 @@ from ledger.errors import (
 )
 from ledger.handlers.context import Context, Outcome
 from ledger.limits import above_limit, increase
+from ledger.results import event_id
 from ledger.rights import require_role
 from ledger.values import Budget, ProposedChange, Role
 
@@ -140,9 +142,12 @@ def execute(
     )
     others: list[LedgerAggregate] = []
     if rec is not None:
+        # The execution's event caused this one (unless the caller named a cause already).
+        cause = env.causation_id or str(event_id(campaign.id, campaign.version))
+        caused = dataclasses.replace(env, causation_id=cause)
         rec.record(
             Recommendation.Implemented,
-            env,
+            caused,
             revision=rec.state.approved_revision,
             campaign_id=campaign.id,
             execution={
