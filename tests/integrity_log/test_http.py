@@ -14,11 +14,12 @@ from tests.integrity_log.conftest import Raw
 def test_an_auditor_sees_the_same_verdict_as_ledger_verify(api: Api, database_url: str) -> None:
     """GET .../integrity/verify: ok on a clean store, the first bad position after a change."""
     url = f"/v1/organizations/{api.world.org_id}/integrity/verify"
-    api.client.post("/v1/integrity/checkpoints", headers=api.auth("auditor"))
+    issued = api.client.post("/v1/integrity/checkpoints", headers=api.auth("auditor"))
+    assert issued.status_code == 201, issued.text
     clean = api.client.get(url, headers=api.auth("auditor"))
     assert clean.status_code == 200, clean.text
-    assert clean.json()["ok"] is True
-    assert clean.json()["checkpoints"] == 1
+    assert clean.json()["ok"] is True, clean.text
+    assert clean.json()["checkpoints"] == 1, clean.text
     raw = Raw(database_url)
     try:
         target = raw.positions()[3]
@@ -26,8 +27,8 @@ def test_an_auditor_sees_the_same_verdict_as_ledger_verify(api: Api, database_ur
     finally:
         raw.close()
     found = api.client.get(url, headers=api.auth("auditor")).json()
-    assert found["ok"] is False
-    assert found["findings"][0].startswith(f"position {target} (leaf 3): the stored event's")
+    assert found["ok"] is False, found
+    assert found["findings"][0].startswith(f"position {target} (leaf 3): the stored event's"), found
 
 
 def test_verify_and_bundles_are_refused_to_a_consultant(api: Api) -> None:
