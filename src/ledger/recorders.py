@@ -118,9 +118,19 @@ class FastFailPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        return PostgresApplicationRecorder.insert_events.__wrapped__(  # type: ignore[no-any-return]
-            self, stored_events, **kwargs
-        )
+        """The library's append (lock, notify, insert, ids) and the Merkle log, in one
+        transaction, without pipeline mode: the Merkle appender reads inside the
+        transaction, and a read waiting in a pipeline behind megabytes of unsent inserts
+        can stall both ends."""
+        if not stored_events:
+            return []
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
+            self._insert_stored_events(curs, stored_events, **kwargs)
+            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     @once_more
     def select_notifications(

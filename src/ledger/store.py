@@ -131,9 +131,15 @@ def prepare(settings: Settings) -> None:
         connect_timeout=settings.pg_connect_timeout,
         autocommit=True,
     ) as conn:
-        conn.execute(
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"]))
-        )
+        found = conn.execute(
+            "SELECT 1 FROM pg_namespace WHERE nspname = %s", (env["POSTGRES_SCHEMA"],)
+        ).fetchone()
+        if found is None:  # a service role without CREATE on the database never gets here
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                    sql.Identifier(env["POSTGRES_SCHEMA"])
+                )
+            )
 
 
 DDL_LOCK_KEY = 0x6C6564676572  # "ledger": one lock for every CREATE of the ledger's tables
