@@ -17,7 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import typer
 
-from api import integrity_cli, projections_cli
+from api import integrity_cli, projections_cli, serving
 from api.demo import seed_store
 from api.keys import KeyStore
 from api.logs import configure_logging
@@ -134,8 +134,6 @@ def serve(
     ] = False,
 ) -> None:
     """Start the HTTP API (uvicorn) on the configured store."""
-    import uvicorn
-
     settings = Settings()
     configure_logging(settings.log_format)
     if with_demo and _store_is_empty(settings):
@@ -144,15 +142,7 @@ def serve(
     elif with_demo:
         typer.echo(f"Store not empty; demo keys (if seeded here) are in {DEMO_FILE}", err=True)
     typer.echo(f"Serving {describe(settings)} on http://{host}:{port} (docs at /docs)", err=True)
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    serving.serve("api.app:create_app", host=host, port=port, workers=workers)
 
 
 @app.command()

@@ -79,6 +79,7 @@ class KeyStore:
                 max_size=4,
                 open=True,
                 timeout=settings.pg_pool_timeout,
+                reconnect_timeout=2.0,  # give up and retry afresh: no backoff past 2 s
                 kwargs={"autocommit": True},
             )
         self._create()

@@ -33,11 +33,13 @@ class Mode:
     events: int  # events in the dataset built for a scenario
     campaigns: int  # open campaigns the dataset keeps
     max_requests: int
+    launcher: str = "cli"  # "cli": ledger serve / uvicorn; "tcp": bench.tcp_serve (NODELAY)
+    ledger_env: tuple[tuple[str, str], ...] = ()  # extra LEDGER_* settings for the servers
 
     @classmethod
     def make(cls, quick: bool, **overrides: Any) -> Mode:
         if quick:
-            base = cls(True, 2.0, 0.5, 1.0, 1, 16, 1_500, 64, 20_000)
+            base = cls(True, 2.0, 0.5, 1.0, 1, 16, 1_000, 64, 20_000)
         else:
             base = cls(False, 20.0, 2.0, 5.0, 3, 16, 20_000, 400, 1_000_000)
         given = {k: v for k, v in overrides.items() if v is not None}

@@ -34,11 +34,15 @@ def py_spy() -> str:
     return found
 
 
-def record(pid: int, seconds: float, out: Path, idle: bool) -> subprocess.Popen[bytes]:
+def record(
+    pid: int, seconds: float, out: Path, idle: bool, gil: bool = False
+) -> subprocess.Popen[bytes]:
     argv = [py_spy(), "record", "--pid", str(pid), "--duration", str(int(seconds))]
     argv += ["--format", "raw", "--output", str(out), "--rate", "200", "--nonblocking"]
     if idle:
         argv.append("--idle")
+    if gil:
+        argv.append("--gil")
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
 
 
@@ -89,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--events", type=int, default=5_000)
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--idle", action="store_true", help="include idle threads (waits)")
+    p.add_argument("--gil", action="store_true", help="only samples of the thread holding the GIL")
+    p.add_argument("--launcher", choices=("cli", "tcp"), default="cli", help="see bench.run")
     p.add_argument("--keep", type=Path, help="copy the raw collapsed stacks to this folder")
     args = p.parse_args(argv)
     workers = args.workers or (1 if args.sqlite else 2)
@@ -97,13 +103,13 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(database_url=url)
         manifest = build(settings, args.events, min_open=max(64, args.connections * 4))
         targets = issue_targets(settings, manifest)
-        server = ledger_server(url, workers, Path(tmp))
+        server = ledger_server(url, workers, Path(tmp), args.launcher)
         with running(server):
             sessions = mix_sessions(targets, args.connections)
             run_load(HOST, server.port, sessions(), duration=3.0)  # warm up
             outs = [Path(tmp) / f"worker-{pid}.txt" for pid in server.worker_pids()]
             spies = [
-                record(pid, args.seconds, out, args.idle)
+                record(pid, args.seconds, out, args.idle, args.gil)
                 for pid, out in zip(server.worker_pids(), outs, strict=True)
             ]
             r = run_load(HOST, server.port, sessions(), duration=args.seconds, warmup=0.5)

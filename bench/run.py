@@ -157,9 +157,29 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--events", type=int, help="events in each scenario's dataset")
     p.add_argument("--campaigns", type=int, help="open campaigns in each scenario's dataset")
     p.add_argument("--max-requests", type=int, help="cap on measured requests per run")
+    p.add_argument(
+        "--launcher",
+        choices=("cli", "tcp"),
+        help="cli: ledger serve and the uvicorn CLI (default); tcp: bench.tcp_serve, a "
+        "listening socket with IPPROTO_TCP so that multi-worker responses get TCP_NODELAY",
+    )
+    p.add_argument(
+        "--ledger-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the ledger servers, e.g. LEDGER_PROJECTIONS=external (repeatable)",
+    )
     p.add_argument("--rss-schema", help="run 'rss' on this existing bench.dataset schema")
     p.add_argument("--output", type=Path, help="JSON file (default bench/results/<date>.json)")
     return p.parse_args(argv)
+
+
+def _pair(item: str) -> tuple[str, str]:
+    name, sep, value = item.partition("=")
+    if not sep or not name.startswith("LEDGER_"):
+        raise SystemExit(f"--ledger-env wants LEDGER_NAME=VALUE, not {item!r}")
+    return name, value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         events=args.events,
         campaigns=args.campaigns,
         max_requests=args.max_requests,
+        launcher=args.launcher,
+        ledger_env=tuple(_pair(item) for item in args.ledger_env) or None,
     )
     started = datetime.now(UTC)
     info = machine()
@@ -193,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name} ...", file=sys.stderr, flush=True)
         result = s.timed(name, lambda name=name: funcs[name](mode))  # type: ignore[misc]
         print(f"{name}: {result.status} in {result.seconds:.0f}s", file=sys.stderr, flush=True)
+        for server, errors in result.params.get("failed_starts", {}).items():
+            print(f"  note: {server} failed to start {len(errors)}x first", file=sys.stderr)
         results.append(result)
     info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     record = {

@@ -75,10 +75,13 @@ def issue_targets(settings: Settings, manifest: dict[str, Any]) -> list[Target]:
         store.close()
 
 
-def ledger_server(url: str, workers: int, logs: Path) -> Server:
+def ledger_server(
+    url: str, workers: int, logs: Path, launcher: str = "cli", extra: dict[str, str] | None = None
+) -> Server:
     port = free_port()
-    env = {"LEDGER_DATABASE_URL": url, "LEDGER_LOG_FORMAT": "json"}
-    return Server("ledger", ledger_command(workers, port), port, env, logs / "ledger.log")
+    env = {"LEDGER_DATABASE_URL": url, "LEDGER_LOG_FORMAT": "json", **(extra or {})}
+    argv = ledger_command(workers, port, launcher)
+    return Server("ledger", argv, port, env, logs / "ledger.log")
 
 
 def mix_sessions(targets: list[Target], n: int) -> Callable[[], list[Session]]:
@@ -139,10 +142,12 @@ def http_pg(mode: Mode) -> Result:
         table = f'"{schema}".baseline_commands'
         with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
             conn.execute(f"CREATE TABLE {table} ({PG_COLUMNS})")
-        ledger = ledger_server(settings.database_url, workers, Path(tmp))
+        ledger = ledger_server(
+            settings.database_url, workers, Path(tmp), mode.launcher, dict(mode.ledger_env)
+        )
         base = Server(
             "baseline (a)",
-            baseline_command("create_pg_app", workers, (port := free_port())),
+            baseline_command("create_pg_app", workers, (port := free_port()), mode.launcher),
             port,
             {"BENCH_BASELINE_PG": PG_CONNINFO, "BENCH_BASELINE_TABLE": table},
             Path(tmp) / "baseline.log",
@@ -160,9 +165,10 @@ def http_pg(mode: Mode) -> Result:
         "http_pg",
         "measured",
         figures,
-        params=_params(
-            mode, workers, manifest, "baseline (a): FastAPI + 1 INSERT via psycopg_pool"
-        ),
+        params={
+            **_params(mode, workers, manifest, "baseline (a): FastAPI + 1 INSERT via psycopg_pool"),
+            **_starts(ledger, base),
+        },
         runs={"ledger": dump(sides[0]), "baseline": dump(sides[1])},
     )
 
@@ -175,7 +181,9 @@ def http_pg_hot(mode: Mode) -> Result:
         tempfile.TemporaryDirectory() as tmp,
     ):
         target = next(t for t in issue_targets(settings, manifest) if t.budget)
-        ledger = ledger_server(settings.database_url, workers, Path(tmp))
+        ledger = ledger_server(
+            settings.database_url, workers, Path(tmp), mode.launcher, dict(mode.ledger_env)
+        )
         amounts = itertools.count()
         with running(ledger):
             side = Side("ledger", ledger, lambda: [HotSession(target, amounts) for _ in range(n)])
@@ -198,7 +206,11 @@ def http_pg_hot(mode: Mode) -> Result:
         "http_pg_hot",
         "measured",
         figures,
-        params={**_params(mode, workers, manifest, "none"), "campaign": target.campaign_id},
+        params={
+            **_params(mode, workers, manifest, "none"),
+            **_starts(ledger),
+            "campaign": target.campaign_id,
+        },
         runs={"ledger": dump(side)},
     )
 
@@ -210,10 +222,12 @@ def http_sqlite(mode: Mode) -> Result:
         settings = Settings(database_url=f"sqlite:///{tmp}/ledger.db")
         manifest = build(settings, mode.events, min_open=mode.campaigns)
         targets = issue_targets(settings, manifest)
-        ledger = ledger_server(settings.database_url, workers, Path(tmp))
+        ledger = ledger_server(
+            settings.database_url, workers, Path(tmp), mode.launcher, dict(mode.ledger_env)
+        )
         base = Server(
             "baseline (b)",
-            baseline_command("create_sqlite_app", workers, (port := free_port())),
+            baseline_command("create_sqlite_app", workers, (port := free_port()), mode.launcher),
             port,
             {"BENCH_BASELINE_SQLITE": f"{tmp}/baseline.db"},
             Path(tmp) / "baseline.log",
@@ -231,7 +245,10 @@ def http_sqlite(mode: Mode) -> Result:
         "http_sqlite",
         "measured",
         figures,
-        params=_params(mode, workers, manifest, "baseline (b): FastAPI + 1 SQLite INSERT (WAL)"),
+        params={
+            **_params(mode, workers, manifest, "baseline (b): FastAPI + 1 SQLite INSERT (WAL)"),
+            **_starts(ledger, base),
+        },
         runs={"ledger": dump(sides[0]), "baseline": dump(sides[1])},
     )
 
@@ -242,13 +259,15 @@ def rss(mode: Mode, schema: str | None = None) -> Result:
     workers, n = 1, mode.connections
     with tempfile.TemporaryDirectory() as tmp, _store(schema, mode) as (settings, manifest):
         targets = issue_targets(settings, manifest)
-        ledger = ledger_server(settings.database_url, workers, Path(tmp))
+        ledger = ledger_server(
+            settings.database_url, workers, Path(tmp), mode.launcher, dict(mode.ledger_env)
+        )
         with running(ledger):
             side = Side("ledger", ledger, mix_sessions(targets, n))
             started = peak_rss_mb(ledger)
             alternate(mode, [side])
             peak = peak_rss_mb(ledger)
-    stored = manifest["events"]
+        stored = stored_events(settings)
     met = peak <= 250 if stored >= 1_000_000 else None
     figures = [
         Figure("worker peak RSS", round(peak, 1), "MB", target="≤ 250 MB at 1M events", met=met),
@@ -260,9 +279,23 @@ def rss(mode: Mode, schema: str | None = None) -> Result:
         "rss",
         "measured",
         figures,
-        params={**_params(mode, workers, manifest, "none"), "schema": schema or "fresh"},
+        params={
+            **_params(mode, workers, manifest, "none"),
+            **_starts(ledger),
+            "schema": schema or "fresh",
+        },
         runs={"ledger": dump(side)},
     )
+
+
+def stored_events(settings: Settings) -> int:
+    """Events in a PostgreSQL store now (the dataset plus what the runs appended)."""
+    from ledger.store import APP_NAME, eventsourcing_env
+
+    schema = eventsourcing_env(settings)["POSTGRES_SCHEMA"] or "public"
+    with psycopg.connect(PG_CONNINFO) as conn:
+        row = conn.execute(f'SELECT count(*) FROM "{schema}".{APP_NAME}_events').fetchone()
+    return int(row[0]) if row else 0
 
 
 @contextmanager
@@ -276,6 +309,12 @@ def _store(schema: str | None, mode: Mode) -> Iterator[tuple[Settings, dict[str,
     if stored is None:
         raise SystemExit(f"no bench dataset in schema {schema}: build it with bench.dataset")
     yield settings, stored
+
+
+def _starts(*servers: Server) -> dict[str, Any]:
+    """Servers that failed to start before they did: reported beside the figures."""
+    failed = {s.name: s.failed_starts for s in servers if s.failed_starts}
+    return {"failed_starts": failed} if failed else {}
 
 
 def _status(results: list[Any], label: str, status: str) -> int:
@@ -292,6 +331,8 @@ def _params(mode: Mode, workers: int, manifest: dict[str, Any], baseline: str) -
         "dataset_events": manifest["events"],
         "open_campaigns": len(manifest["open_campaigns"]),
         "baseline": baseline,
+        "launcher": mode.launcher,
+        "ledger_env": dict(mode.ledger_env),
     }
 
 

@@ -31,6 +31,7 @@ PG_CONNINFO = os.environ.get(
 )
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
+STARTUP_SETTLE = 2.0  # seconds a server must stay up after its first healthy answer
 
 
 class ServerError(Exception):
@@ -44,17 +45,24 @@ def free_port() -> int:
         return port
 
 
-def ledger_command(workers: int, port: int) -> list[str]:
+def ledger_command(workers: int, port: int, launcher: str = "cli") -> list[str]:
+    """``ledger serve`` (launcher "cli"), or the same app behind ``bench.tcp_serve``."""
+    if launcher == "tcp":
+        return _tcp_serve("api.app:create_app", workers, port)
     exe = Path(sys.executable).parent / "ledger"
     return [str(exe), "serve", "--host", HOST, "--port", str(port), "--workers", str(workers)]
 
 
-def baseline_command(factory: str, workers: int, port: int) -> list[str]:
+def baseline_command(factory: str, workers: int, port: int, launcher: str = "cli") -> list[str]:
+    """The uvicorn command line (launcher "cli"), or ``bench.tcp_serve``."""
+    app = f"bench.baseline_app:{factory}"
+    if launcher == "tcp":
+        return _tcp_serve(app, workers, port)
     return [
         sys.executable,
         "-m",
         "uvicorn",
-        f"bench.baseline_app:{factory}",
+        app,
         "--factory",
         "--host",
         HOST,
@@ -68,6 +76,11 @@ def baseline_command(factory: str, workers: int, port: int) -> list[str]:
     ]
 
 
+def _tcp_serve(app: str, workers: int, port: int) -> list[str]:
+    argv = [sys.executable, "-m", "bench.tcp_serve", app, "--host", HOST, "--port", str(port)]
+    return [*argv, "--workers", str(workers)]
+
+
 @dataclass
 class Server:
     name: str
@@ -76,8 +89,22 @@ class Server:
     env: Mapping[str, str]
     log_path: Path
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    failed_starts: list[str] = field(default_factory=list)
 
-    def start(self) -> Server:
+    def start(self, attempts: int = 2) -> Server:
+        """Start and wait for /healthz. A failed start is retried (``attempts`` in all) and
+        remembered in ``failed_starts``: it is a finding to report, not a figure."""
+        for attempt in range(attempts):
+            try:
+                return self._start()
+            except ServerError as e:
+                self.stop()
+                self.failed_starts.append(str(e)[-2000:])
+                if attempt + 1 == attempts:
+                    raise
+        return self
+
+    def _start(self) -> Server:
         env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT)}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and scripts
@@ -101,7 +128,11 @@ class Server:
                 conn.request("GET", "/healthz")
                 if conn.getresponse().status == 200:
                     conn.close()
-                    time.sleep(0.5)  # let every worker finish its lifespan start-up
+                    # One worker answering is not all of them: uvicorn's supervisor stops
+                    # everything (exit 0) when another worker fails its start-up, which it
+                    # notices within 0.5 s.
+                    time.sleep(STARTUP_SETTLE)
+                    self.check_alive()
                     return
             except OSError:
                 pass

@@ -6,8 +6,9 @@ approves it (200), the manager adjusts the budget citing it (200). Every request
 API key and a fresh Idempotency-Key. Each session owns a disjoint set of campaigns, so the
 commands do not contend with each other except in the store.
 
-``HotSession``: every session on one campaign: read the campaign's ETag, then post a budget
-change with ``If-Match``. Losing the race is a 409 ``version_conflict``, by design.
+``HotSession``: every session on one campaign: read the campaign (its ETag and budget), then
+post a small raise of that budget with ``If-Match``. Losing the race is a 409
+``version_conflict``, by design.
 
 ``BaselineSession``: the bare-stack request, the AdjustBudget body posted to the baseline app.
 """
@@ -99,7 +100,7 @@ class MixSession:
 @dataclass
 class HotSession:
     target: Target
-    amounts: itertools.count[int]  # shared by all sessions: every posted budget is new
+    amounts: itertools.count[int]  # shared by all sessions
     run_id: str = field(default_factory=lambda: secrets.token_hex(4))
     counter: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -109,7 +110,10 @@ class HotSession:
         r = await client.request("get", "GET", path, bearer(t.manager_key))
         if r is None or r.status != 200:
             return
-        budget = {**t.budget, "amount": str(10_000 + next(self.amounts))}
+        # a small raise on the budget just read: new, and within a manager's approval limit
+        current = r.json()["budget"]
+        amount = Decimal(current["amount"]) + 1 + next(self.amounts) % 7
+        budget = {**current, "amount": str(amount)}
         headers = {
             **bearer(t.manager_key),
             "If-Match": r.headers.get("etag", ""),

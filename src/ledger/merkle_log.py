@@ -26,6 +26,7 @@ from ledger.integrity.merkle import EMPTY_ROOT, canonical_record, leaf_hash, nod
 
 class Cursor(Protocol):
     def execute(self, query: Any, params: Any = ..., /) -> Any: ...
+    def executemany(self, query: Any, params_seq: Any, /) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> Any: ...
 
@@ -110,7 +111,26 @@ class MerkleTables:
         return bytes(_first(row))
 
     def frontier(self, cur: Cursor, size: int) -> list[tuple[int, int, bytes]]:
-        return [(lvl, idx, self.node(cur, lvl, idx)) for lvl, idx in frontier_spans(size)]
+        """The right edge of the tree, read in (at most) two queries."""
+        spans = frontier_spans(size)
+        found: dict[tuple[int, int], bytes] = {}
+        inner = [(lvl, idx) for lvl, idx in spans if lvl > 0]
+        if inner:
+            pairs = ", ".join(f"({self.p}, {self.p})" for _ in inner)
+            cur.execute(
+                f"SELECT level, idx, hash FROM {self.nodes} WHERE (level, idx) IN ({pairs})",  # noqa: S608
+                [v for pair in inner for v in pair],
+            )
+            for row in cur.fetchall():
+                r = tuple(row.values()) if isinstance(row, dict) else tuple(row)
+                found[(int(r[0]), int(r[1]))] = bytes(r[2])
+        for lvl, idx in spans:
+            if lvl == 0:
+                found[(0, idx)] = self.node(cur, 0, idx)
+        missing = [s for s in spans if s not in found]
+        if missing:
+            raise LookupError(f"no Merkle node at level {missing[0][0]}, index {missing[0][1]}")
+        return [(lvl, idx, found[(lvl, idx)]) for lvl, idx in spans]
 
     def root(self, cur: Cursor, size: int) -> bytes:
         edge = self.frontier(cur, size)
@@ -162,16 +182,15 @@ class MerkleTables:
                 stack.append(merged)
             size += 1
         p = self.p
-        for row in leaves:
-            cur.execute(
-                f"INSERT INTO {self.leaves} (leaf_index, position, leaf_hash) "  # noqa: S608
-                f"VALUES ({p}, {p}, {p})",
-                row,
-            )
-        for row in nodes:
-            cur.execute(
+        cur.executemany(
+            f"INSERT INTO {self.leaves} (leaf_index, position, leaf_hash) "  # noqa: S608
+            f"VALUES ({p}, {p}, {p})",
+            leaves,
+        )
+        if nodes:
+            cur.executemany(
                 f"INSERT INTO {self.nodes} (level, idx, hash) VALUES ({p}, {p}, {p})",  # noqa: S608
-                row,
+                nodes,
             )
 
 

@@ -1,0 +1,42 @@
+"""Run uvicorn on a listening socket created as TCP explicitly.
+
+With ``--workers N > 1`` uvicorn binds ``socket(AF_INET)`` itself: its ``proto`` is 0, the
+accepted connections inherit it, and asyncio sets TCP_NODELAY only on sockets whose proto is
+IPPROTO_TCP. Responses then wait on the client's delayed ACK (about 40 ms on Linux), found
+by the benchmarks (docs/performance.md). Binding the socket here and handing it to uvicorn's
+own supervisor keeps Nagle's algorithm off for one worker or many.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from uvicorn.config import Config
+from uvicorn.server import Server
+from uvicorn.supervisors import Multiprocess
+
+
+def tcp_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(app: str, *, host: str, port: int, workers: int) -> None:
+    config = Config(
+        app,
+        host=host,
+        port=port,
+        workers=workers,
+        factory=True,
+        log_level="warning",
+        access_log=False,
+    )
+    sock = tcp_socket(host, port)
+    if workers > 1:
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        Server(config).run(sockets=[sock])
