@@ -130,6 +130,7 @@ class Ledger(Application[UUID]):
         if self.backend == "postgres" and pool is not None:
             pool.timeout = self.settings.pg_pool_timeout
             pool.kwargs["connect_timeout"] = self.settings.pg_connect_timeout
+            pool.reconnect_timeout = 2.0  # give up and retry afresh: no backoff past 2 s
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the ledger's own settings configure persistence, never stray variables."""

@@ -72,7 +72,10 @@ class Driver:
         n = next(self.counter)
         campaign = self.campaigns[n % len(self.campaigns)]
         headers = {"Idempotency-Key": uuid.uuid4().hex}
-        body = {"budget": budget(1001 + n)}  # unique, and +256 at most per step
+        # the k-th change of each campaign: 1001 + k % 900, never the budget in force (900
+        # changes apart at least) and never more than 900 above it (the approval limit is
+        # 1000), however late a request is served
+        body = {"budget": budget(1001 + (n // len(self.campaigns)) % 900)}
         sent = time.monotonic()
         try:
             r = await asyncio.wait_for(
