@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ledger.errors import InvalidCommand
@@ -112,17 +113,12 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def prepare(settings: Settings) -> None:
-    """Create what the library does not: the PostgreSQL schema named in the URL."""
-    if backend(settings) != "postgres":
-        return
-    env = eventsourcing_env(settings)
-    if not env["POSTGRES_SCHEMA"]:
-        return
+def connect(settings: Settings) -> Any:
+    """A plain autocommit connection to the configured PostgreSQL database."""
     import psycopg
-    from psycopg import sql
 
-    with psycopg.connect(
+    env = eventsourcing_env(settings)
+    return psycopg.connect(
         dbname=env["POSTGRES_DBNAME"],
         host=env["POSTGRES_HOST"],
         port=env["POSTGRES_PORT"],
@@ -130,7 +126,19 @@ def prepare(settings: Settings) -> None:
         password=env["POSTGRES_PASSWORD"],
         connect_timeout=settings.pg_connect_timeout,
         autocommit=True,
-    ) as conn:
+    )
+
+
+def prepare(settings: Settings) -> None:
+    """Create what the library does not: the PostgreSQL schema named in the URL."""
+    if backend(settings) != "postgres":
+        return
+    env = eventsourcing_env(settings)
+    if not env["POSTGRES_SCHEMA"]:
+        return
+    from psycopg import sql
+
+    with connect(settings) as conn:
         found = conn.execute(
             "SELECT 1 FROM pg_namespace WHERE nspname = %s", (env["POSTGRES_SCHEMA"],)
         ).fetchone()
@@ -152,18 +160,7 @@ def ddl_lock(settings: Settings) -> Iterator[None]:
     if backend(settings) != "postgres":
         yield
         return
-    import psycopg
-
-    env = eventsourcing_env(settings)
-    with psycopg.connect(
-        dbname=env["POSTGRES_DBNAME"],
-        host=env["POSTGRES_HOST"],
-        port=env["POSTGRES_PORT"],
-        user=env["POSTGRES_USER"],
-        password=env["POSTGRES_PASSWORD"],
-        connect_timeout=settings.pg_connect_timeout,
-        autocommit=True,
-    ) as conn:
+    with connect(settings) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (DDL_LOCK_KEY,))
         try:
             yield
