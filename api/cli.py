@@ -125,6 +125,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit-concurrency",
+            help=("Requests a worker serves at once; beyond it, 503 at once (0: no limit)"),
+        ),
+    ] = 100,
     with_demo: Annotated[
         bool,
         typer.Option(
@@ -142,7 +149,9 @@ def serve(
     elif with_demo:
         typer.echo(f"Store not empty; demo keys (if seeded here) are in {DEMO_FILE}", err=True)
     typer.echo(f"Serving {describe(settings)} on http://{host}:{port} (docs at /docs)", err=True)
-    serving.serve("api.app:create_app", host=host, port=port, workers=workers)
+    serving.serve(
+        "api.app:create_app", host=host, port=port, workers=workers, limit_concurrency=limit
+    )
 
 
 @app.command()

@@ -25,7 +25,9 @@ def tcp_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(app: str, *, host: str, port: int, workers: int) -> None:
+def serve(app: str, *, host: str, port: int, workers: int, limit_concurrency: int = 0) -> None:
+    """``limit_concurrency``: requests a worker takes at once; beyond it uvicorn answers 503
+    at once instead of queueing without bound (load shedding). 0: no limit."""
     config = Config(
         app,
         host=host,
@@ -34,6 +36,7 @@ def serve(app: str, *, host: str, port: int, workers: int) -> None:
         factory=True,
         log_level="warning",
         access_log=False,
+        limit_concurrency=limit_concurrency or None,
     )
     sock = tcp_socket(host, port)
     if workers > 1:

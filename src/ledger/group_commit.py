@@ -141,19 +141,22 @@ class GroupCommitter:
         view = BatchView(self.ledger)
         accepted: list[Accepted] = []
         keys: set[UUID] = set()
-        for job in batch:
+        for n, job in enumerate(batch):
             try:
                 item = self._run_one(job, view, keys)
+            except StoreUnavailable as e:
+                self._unreachable(batch[n:], e)
+                return
             except LedgerError as e:
                 # A twin of this request (same key) may have been recorded by another
                 # process meanwhile: then its result is the answer, not this refusal.
                 self._refuse_or_replay(job, e)
                 continue
             except UNAVAILABLE as e:
-                job.future.set_exception(
-                    StoreUnavailable("the event store is unreachable", error=type(e).__name__)
-                )
-                continue
+                # The store is away: tell every waiting caller now rather than let each
+                # wait the pool's timeout in turn.
+                self._unreachable(batch[n:], e)
+                return
             if item is not None:
                 accepted.append(item)
         if not accepted:
@@ -175,6 +178,14 @@ class GroupCommitter:
         }
         for a in accepted:
             a.job.future.set_result(self.ledger.result_of(a.summary, a.refs, positions))
+
+    @staticmethod
+    def _unreachable(jobs: list[Job], error: Exception) -> None:
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_exception(
+                    StoreUnavailable("the event store is unreachable", error=type(error).__name__)
+                )
 
     def _refuse_or_replay(self, job: Job, error: LedgerError) -> None:
         replay = None

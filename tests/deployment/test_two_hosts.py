@@ -65,9 +65,12 @@ def test_two_api_servers_and_a_projection_worker_share_one_store(
     started = time.monotonic()
     rng = random.Random()
     demo = Demo(seed_demo(pg_schema_url, tmp_path / "demo"))
-    external = {"LEDGER_PROJECTIONS": "external"}
-    host_a = ApiServer.make("host-a", pg_schema_url, tmp_path / "a", workers=1, **external)
-    host_b = ApiServer.make("host-b", pg_schema_url, tmp_path / "b", workers=1, **external)
+    host_a = ApiServer.make(
+        "host-a", pg_schema_url, tmp_path / "a", workers=1, LEDGER_PROJECTIONS="external"
+    )
+    host_b = ApiServer.make(
+        "host-b", pg_schema_url, tmp_path / "b", workers=1, LEDGER_PROJECTIONS="external"
+    )
     # both hosts sign checkpoints with the same key, as operations.md requires
     host_b.env = {**host_b.env, "LEDGER_SIGNING_KEY_PATH": host_a.env["LEDGER_SIGNING_KEY_PATH"]}
     worker = projection_worker("projector", pg_schema_url, tmp_path / "w")

@@ -232,7 +232,7 @@ def test_overload_at_one_and_a_half_times_capacity_sheds_cleanly_and_recovers(
     )
     assert healthy == 200
     assert bad == {}, f"not served and not shed with 429/503: {bad} ({figures})"
-    assert figures["overload_max_s"] <= LATENCY_BOUND, f"latency unbounded: {figures}"
+    assert max(latencies, default=0.0) <= LATENCY_BOUND, f"latency unbounded: {figures}"
     late = f"p99 not back under {threshold:.3f}s within {RECOVER_WITHIN}s: {figures}"
     assert recovered_at is not None, f"{late}, windows {windows(after, probe_start)}"
     assert recovered_at <= RECOVER_WITHIN, f"{late}, windows {windows(after, probe_start)}"
