@@ -144,6 +144,33 @@ def _scan(
     return ids, None
 
 
+def _listed(
+    ledger: LedgerDep,
+    actor: ActorDep,
+    organization_id: UUID,
+    created: type[Any],
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """A page of the aggregates an organization created with ``created`` that the actor may
+    read, in log order (a scan of the log; the read side's views are the indexed ones)."""
+    reader = Reader(ledger)
+    org = reader.organization(actor, organization_id)
+    topic = f"{created.__module__}:{created.__qualname__}"
+    ids, last = _scan(ledger, topic, org.id, decode_cursor(cursor), clamp(limit))
+    items = []
+    for ident in ids:
+        if created is Campaign.Planned:
+            campaign = reader._get(Campaign, ident, "campaign")
+            if reader.can_read_campaign(actor, org, campaign):
+                items.append(views.campaign(campaign))
+        else:
+            rec = reader._get(Recommendation, ident, "recommendation")
+            if reader.can_read_recommendation(actor, org, rec):
+                items.append(views.recommendation(rec))
+    return {"items": items, "next_cursor": encode_cursor(last) if last else None}
+
+
 @router.get(
     "/organizations/{organization_id}/campaigns",
     responses=ERRORS,
@@ -157,16 +184,7 @@ def list_campaigns(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    reader = Reader(ledger)
-    org = reader.organization(actor, organization_id)
-    topic = f"{Campaign.__module__}:{Campaign.Planned.__qualname__}"
-    ids, last = _scan(ledger, topic, org.id, decode_cursor(cursor), clamp(limit))
-    items = []
-    for ident in ids:
-        campaign = reader._get(Campaign, ident, "campaign")
-        if reader.can_read_campaign(actor, org, campaign):
-            items.append(views.campaign(campaign))
-    return {"items": items, "next_cursor": encode_cursor(last) if last else None}
+    return _listed(ledger, actor, organization_id, Campaign.Planned, limit, cursor)
 
 
 @router.get(
@@ -182,13 +200,4 @@ def list_recommendations(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    reader = Reader(ledger)
-    org = reader.organization(actor, organization_id)
-    topic = f"{Recommendation.__module__}:{Recommendation.Recommended.__qualname__}"
-    ids, last = _scan(ledger, topic, org.id, decode_cursor(cursor), clamp(limit))
-    items = []
-    for ident in ids:
-        rec = reader._get(Recommendation, ident, "recommendation")
-        if reader.can_read_recommendation(actor, org, rec):
-            items.append(views.recommendation(rec))
-    return {"items": items, "next_cursor": encode_cursor(last) if last else None}
+    return _listed(ledger, actor, organization_id, Recommendation.Recommended, limit, cursor)
