@@ -37,11 +37,16 @@ class Notary:
         """Sign the current tree head and keep it; when nothing was appended since the last
         checkpoint by this key, that one is returned."""
         latest = self.latest()
-        with cursor(self.ledger.recorder, commit=True) as cur:
+        # Read the tree head in a read-only transaction, then write in a transaction whose
+        # first statement is the INSERT: on SQLite a read-then-write transaction cannot wait
+        # for the write lock and fails at once when another connection is writing. The
+        # head stays valid meanwhile: leaves are only ever appended.
+        with cursor(self.ledger.recorder) as cur:
             size = self.merkle.size(cur)
             if latest and latest.tree_size == size and latest.key_id == self.keyring.signing.key_id:
                 return latest
             checkpoint = self.keyring.signing.sign_checkpoint(size, self.merkle.root(cur, size))
+        with cursor(self.ledger.recorder, commit=True) as cur:
             p = self.merkle.p
             cur.execute(
                 f"INSERT INTO {self.merkle.checkpoints} (tree_size, root_hash, issued_at, key_id, "  # noqa: S608
