@@ -54,26 +54,12 @@ def ledger_command(workers: int, port: int, launcher: str = "cli") -> list[str]:
 
 
 def baseline_command(factory: str, workers: int, port: int, launcher: str = "cli") -> list[str]:
-    """The uvicorn command line (launcher "cli"), or ``bench.tcp_serve``."""
-    app = f"bench.baseline_app:{factory}"
-    if launcher == "tcp":
-        return _tcp_serve(app, workers, port)
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app,
-        "--factory",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
+    """The baseline app behind ``bench.tcp_serve`` whatever the launcher: ``ledger serve``
+    binds its socket as TCP (TCP_NODELAY on every connection), so the baseline must too, or
+    with two workers it would wait ~40 ms per response on delayed ACKs and flatter the
+    ledger (docs/performance.md, finding 1)."""
+    del launcher
+    return _tcp_serve(f"bench.baseline_app:{factory}", workers, port)
 
 
 def _tcp_serve(app: str, workers: int, port: int) -> list[str]:

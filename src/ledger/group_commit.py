@@ -10,9 +10,18 @@ lock, one Merkle append. Each caller then gets exactly its own result, or its ow
 
 - A refused command changes nothing: a handler works on deep copies, which join the batch
   view only if the command is accepted.
-- If the batch's transaction fails on a conflict (another process wrote one of its
-  aggregates), nothing of it was written; every accepted command of the batch is then run
-  alone through ``Ledger.execute``, with its usual bounded retry and idempotent replay.
+- Reads come from a cache of this writer (optimistic concurrency, ADR 0010): the aggregates
+  the last batches loaded or wrote are not read again. Every aggregate a batch read is
+  checked in the batch's own transaction, under the append lock: one it wrote by the
+  unique (aggregate, version) key, one it only read (an organization whose memberships
+  decided a right) against the store's current version. Refusals are held back until that
+  check passed, so no command is accepted or refused on state that was not current at
+  commit time.
+- If the check fails, or the batch's transaction fails on a conflict (another process wrote
+  one of its aggregates, or an idempotency key was recorded meanwhile), nothing of it was
+  written; the cache forgets what the batch read and every command of the batch is run
+  alone through ``Ledger.execute``, with fresh reads, its usual bounded retry and
+  idempotent replay.
 - A second request with an idempotency key already in the batch is refused as in flight.
 - No added latency when idle: the writer takes what is queued at the moment it is free.
 """
@@ -22,6 +31,7 @@ from __future__ import annotations
 import copy
 import queue
 import threading
+from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,18 +69,73 @@ class Job:
     future: Future[CommandResult] = field(default_factory=Future)
 
 
-class BatchView:
-    """The repository as this batch sees it: stored state plus the batch's accepted events.
-    Every ``get`` hands out a private deep copy."""
+class Cache:
+    """The writer's own aggregates, least recently used first out. Entries are never handed
+    out: readers get deep copies. Never fast-forwarded: the batch's check at commit time
+    finds what went stale."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[UUID, LedgerAggregate] = OrderedDict()
+
+    def get(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        item = self._items.get(aggregate_id)
+        if item is not None:
+            self._items.move_to_end(aggregate_id)
+        return item
+
+    def put(self, aggregate: LedgerAggregate) -> None:
+        self._items[aggregate.id] = aggregate
+        self._items.move_to_end(aggregate.id)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def forget(self, ids: Any) -> None:
+        for ident in ids:
+            self._items.pop(ident, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class BatchView:
+    """The repository as this batch sees it: stored (or cached) state plus the batch's
+    accepted events. Every ``get`` hands out a private deep copy; ``base`` keeps the version
+    of every aggregate the batch read, as first read, for the check at commit time."""
+
+    def __init__(self, ledger: Ledger, cache: Cache) -> None:
         self.ledger = ledger
+        self.cache = cache
+        self.base: dict[UUID, LedgerAggregate] = {}
         self.changed: dict[UUID, LedgerAggregate] = {}
 
     def get(self, aggregate_id: UUID, *, version: int | None = None) -> Any:
-        if version is None and aggregate_id in self.changed:
+        if version is not None:
+            return self.ledger.repository.get(aggregate_id, version=version)
+        if aggregate_id in self.changed:
             return copy.deepcopy(self.changed[aggregate_id])
-        return self.ledger.repository.get(aggregate_id, version=version)
+        if aggregate_id not in self.base:
+            found = self.cache.get(aggregate_id)
+            if found is None:
+                found = self.ledger.repository.get(aggregate_id)
+            self.base[aggregate_id] = found
+        return copy.deepcopy(self.base[aggregate_id])
+
+    def read_versions(self, written: set[UUID]) -> dict[UUID, int]:
+        """The version each aggregate read but not written had when first read: what the
+        store must still hold at commit time. (A written one is checked by the unique
+        (aggregate, version) key of its events.)"""
+        return {i: a.version for i, a in self.base.items() if i not in written}
+
+    def keep(self) -> None:
+        """After a successful check: remember what the batch read and wrote."""
+        for aggregate in self.base.values():
+            self.cache.put(aggregate)
+        for aggregate in self.changed.values():
+            self.cache.put(aggregate)
+
+    def forget(self) -> None:
+        self.cache.forget([*self.base, *self.changed])
 
 
 @dataclass
@@ -82,10 +147,18 @@ class Accepted:
 
 
 class GroupCommitter:
-    def __init__(self, ledger: Ledger, max_batch: int = 64, max_waiting: int = 1024) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        max_batch: int = 64,
+        max_waiting: int = 1024,
+        cache_size: int | None = None,
+    ) -> None:
         self.ledger = ledger
         self.max_batch = max_batch
         self.max_waiting = max_waiting
+        self.cache = Cache(cache_size or ledger.settings.aggregate_cache_size)
+        self.stale_batches = 0  # batches re-run one by one after the check at commit time
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
@@ -138,46 +211,57 @@ class GroupCommitter:
                         job.future.set_exception(e)
 
     def _process(self, batch: list[Job]) -> None:
-        view = BatchView(self.ledger)
+        view = BatchView(self.ledger, self.cache)
         accepted: list[Accepted] = []
+        refused: list[tuple[Job, LedgerError]] = []
         keys: set[UUID] = set()
         for n, job in enumerate(batch):
             try:
                 item = self._run_one(job, view, keys)
-            except StoreUnavailable as e:
-                self._unreachable(batch[n:], e)
-                return
             except LedgerError as e:
-                # A twin of this request (same key) may have been recorded by another
-                # process meanwhile: then its result is the answer, not this refusal.
-                self._refuse_or_replay(job, e)
+                if isinstance(e, StoreUnavailable):
+                    self._unreachable(batch[n:], e)
+                    return
+                refused.append((job, e))
                 continue
             except UNAVAILABLE as e:
                 # The store is away: tell every waiting caller now rather than let each
                 # wait the pool's timeout in turn.
                 self._unreachable(batch[n:], e)
                 return
-            if item is not None:
-                accepted.append(item)
-        if not accepted:
-            return
+            accepted.append(item)
+        written = {e.originator_id for a in accepted for e in a.events}
+        expect = view.read_versions(written)
         try:
-            recordings = self.ledger.save(*[e for a in accepted for e in a.events])
+            if accepted:
+                recordings = self.ledger.save(
+                    *[e for a in accepted for e in a.events], expect_versions=expect
+                )
+            else:
+                recordings = []
+                if expect and refused:
+                    self.ledger.check_versions(expect)
         except IntegrityError:
-            self._one_by_one(accepted)
+            # Another process moved an aggregate this batch read or wrote, or recorded one
+            # of its idempotency keys: nothing was written; run each command afresh.
+            view.forget()
+            self.stale_batches += 1
+            self._one_by_one([job for job in batch if not job.future.done()])
             return
         except UNAVAILABLE as e:
-            for a in accepted:
-                a.job.future.set_exception(
-                    StoreUnavailable("the event store is unreachable", error=type(e).__name__)
-                )
+            self._unreachable([a.job for a in accepted] + [job for job, _ in refused], e)
             return
+        view.keep()
         positions = {
             (r.notification.originator_id, r.notification.originator_version): r.notification.id
             for r in recordings
         }
         for a in accepted:
             a.job.future.set_result(self.ledger.result_of(a.summary, a.refs, positions))
+        for job, error in refused:
+            # A twin of this request (same key) may have been recorded by another process
+            # meanwhile: then its result is the answer, not this refusal.
+            self._refuse_or_replay(job, error)
 
     @staticmethod
     def _unreachable(jobs: list[Job], error: Exception) -> None:
@@ -199,7 +283,7 @@ class GroupCommitter:
         else:
             job.future.set_exception(error)
 
-    def _run_one(self, job: Job, view: BatchView, keys: set[UUID]) -> Accepted | None:
+    def _run_one(self, job: Job, view: BatchView, keys: set[UUID]) -> Accepted:
         command, actor = job.command, job.actor
         handler = HANDLERS.get(type(command))
         if handler is None:
@@ -208,16 +292,14 @@ class GroupCommitter:
             raise InvalidCommand("a command that creates cannot expect a version")
         print_ = fingerprint(command)
         if job.key is not None:
+            # A key recorded before is found at commit time (its record's version 1 exists:
+            # the batch fails on the unique key and each command is replayed or re-run).
             ident = record_id(actor.actor_id, job.key)
             if ident in keys or self.ledger.in_flight(ident):
                 raise IdempotencyKeyInFlight(
                     "a request with this idempotency key is still being processed",
                     idempotency_key=job.key,
                 )
-            replay = self.ledger.replay(actor, job.key, print_)
-            if replay is not None:
-                job.future.set_result(replay)
-                return None
             keys.add(ident)
         ctx = Context(
             view,
@@ -235,16 +317,11 @@ class GroupCommitter:
             view.changed[aggregate.id] = aggregate
         return Accepted(job, events, summary, refs)
 
-    def _one_by_one(self, accepted: list[Accepted]) -> None:
-        for a in accepted:
-            job = a.job
-            try:
-                result = self.ledger.execute(
-                    job.command,
-                    job.actor,
-                    correlation_id=job.correlation_id,
-                    causation_id=job.causation_id,
-                    idempotency_key=job.key,
+    def _one_by_one(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            try:  # unlogged: the caller's ``logged`` writes the one line of this command
+                result = self.ledger._execute(
+                    job.command, job.actor, job.correlation_id, job.causation_id, job.key
                 )
             except Exception as e:
                 job.future.set_exception(e)

@@ -1,6 +1,12 @@
 """The ledger's recorders: the library's, plus the Merkle log written in the append's own
 transaction (see ``ledger.merkle_log``), and, on PostgreSQL, a retry policy that fails fast.
 
+An append may carry ``expect_versions`` ({aggregate id: version}): the versions of the
+aggregates its commands read without writing them (the group committer's read set, ADR 0010).
+They are compared with the store inside the append's transaction, after the append lock is
+taken, and any difference raises :class:`StaleRead` (an ``IntegrityError``): nothing is
+written, as for a clash on the unique (aggregate, version) key.
+
 The library retries a failed read or append ten times, 0.2 s apart: behind a stopped
 database a request would hang for seconds before the caller hears anything. Here a call is
 retried once, at once (a pooled connection that died with the server is replaced by the
@@ -9,12 +15,13 @@ pool's pre-ping), and then the error goes up and becomes 503 with Retry-After.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import (
+    IntegrityError,
     InterfaceError,
     Notification,
     OperationalError,
@@ -52,6 +59,43 @@ def once_more(func: F) -> F:
     return call  # type: ignore[return-value]
 
 
+class StaleRead(IntegrityError):
+    """Aggregates a batch read have moved on in the store since they were read."""
+
+    def __init__(self, stale: Sequence[UUID]) -> None:
+        super().__init__(f"{len(stale)} aggregate(s) read by the batch moved on: {stale[:5]}")
+        self.stale = list(stale)
+
+
+def stale_of(expected: Mapping[UUID, int], found: Mapping[UUID, int]) -> list[UUID]:
+    return [i for i, v in expected.items() if found.get(i) != v]
+
+
+def sqlite_versions(c: Any, table: str, ids: Sequence[UUID]) -> dict[UUID, int]:
+    """Current version of each aggregate named, read through an SQLite cursor."""
+    found: dict[UUID, int] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        c.execute(
+            f"SELECT originator_id, MAX(originator_version) FROM {table} "  # noqa: S608
+            f"WHERE originator_id IN ({marks}) GROUP BY originator_id",
+            [i.hex for i in chunk],
+        )
+        found.update((UUID(str(r[0])), int(r[1])) for r in c.fetchall())
+    return found
+
+
+def postgres_versions(curs: Any, table: str, ids: Sequence[UUID]) -> dict[UUID, int]:
+    """Current version of each aggregate named, read through a psycopg cursor."""
+    curs.execute(
+        f"SELECT originator_id, MAX(originator_version) AS v FROM {table} "  # noqa: S608
+        "WHERE originator_id = ANY(%s) GROUP BY originator_id",
+        (list(ids),),
+    )
+    return {UUID(str(r["originator_id"])): int(r["v"]) for r in curs.fetchall()}
+
+
 def records(ids: Sequence[int] | None, stored: Sequence[StoredEvent]) -> list[Record]:
     assert ids is not None
     assert len(ids) == len(stored)
@@ -75,8 +119,20 @@ class MerkleSQLiteRecorder(SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
+        expect: Mapping[UUID, int] = kwargs.get("expect_versions") or {}
+        if expect:  # after the insert: this transaction holds the write lock now
+            stale = stale_of(expect, self.versions(c, list(expect)))
+            if stale:
+                raise StaleRead(stale)
         self.merkle.append(c, records(ids, stored_events))
         return ids
+
+    def versions(self, c: Any, ids: Sequence[UUID]) -> dict[UUID, int]:
+        return sqlite_versions(c, self.events_table_name, ids)
+
+    def current_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
+        with self.datastore.transaction(commit=False) as c:
+            return self.versions(c, ids)
 
 
 class FastFailPostgresRecorder(PostgresApplicationRecorder):
@@ -111,8 +167,22 @@ class FastFailPostgresRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        expect: Mapping[UUID, int] = kwargs.get("expect_versions") or {}
+        if expect:  # under the append lock: nobody can move these until we commit
+            stale = stale_of(expect, self.versions(curs, list(expect)))
+            if stale:
+                raise StaleRead(stale)
         self.merkle.append(curs, records(ids, stored_events))
         return ids
+
+    def versions(self, curs: Any, ids: Sequence[UUID]) -> dict[UUID, int]:
+        table = f'"{self.datastore.schema or "public"}"."{self.events_table_name}"'
+        return postgres_versions(curs, table, ids)
+
+    @once_more
+    def current_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
+        with self.datastore.transaction(commit=False) as curs:
+            return self.versions(curs, ids)
 
     @once_more
     def insert_events(

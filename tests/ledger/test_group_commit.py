@@ -10,8 +10,10 @@ import pytest
 
 from ledger import commands as c
 from ledger.application import Ledger
-from ledger.errors import IdempotencyKeyInFlight, RoleRequired
-from ledger.group_commit import GroupCommitter, Job
+from ledger.errors import IdempotencyKeyInFlight, NotFound, RoleRequired, VersionConflict
+from ledger.group_commit import BatchView, Cache, GroupCommitter, Job
+from ledger.recorders import StaleRead
+from ledger.values import MemberRole
 from tests.support import Clock, World, budget
 
 
@@ -126,5 +128,99 @@ def test_threads_sharing_a_committer_lose_nothing_and_duplicate_nothing(world: W
         assert [e.originator_version for e in history] == list(range(1, 26))
         amounts = {e.budget_to["amount"] for e in history[1:]}
         assert amounts == {str(5000 + 10 * (i + 1)) for i in range(24)}
+    finally:
+        committer.close()
+
+
+def test_a_right_revoked_by_another_process_is_not_honoured_from_the_writers_cache(
+    world: World, make_ledger: Callable[[], Ledger]
+) -> None:
+    """The committer has the organization cached from an earlier batch; another process then
+    revokes the manager's role. The manager's next command is refused, and nothing is
+    appended: the organization's version is checked at commit time, not trusted."""
+    committer = GroupCommitter(world.ledger)
+    other = make_ledger()
+    try:
+        committer.execute(adjust(world, "5100"), world.manager, correlation_id="r1")
+        assert world.org_id in committer.cache._items
+        other.execute(
+            c.RevokeMembership(
+                organization_id=world.org_id,
+                member_id=world.manager.actor_id,
+                member_role=MemberRole("manager"),
+                reason="left the company",
+            ),
+            world.admin,
+        )
+        before = world.events()
+        with pytest.raises(NotFound):  # a former member no longer sees the campaign
+            committer.execute(adjust(world, "5200"), world.manager, correlation_id="r2")
+        assert world.events() == before
+        assert committer.stale_batches == 1
+    finally:
+        committer.close()
+
+
+def test_an_if_match_on_a_version_written_by_another_process_is_accepted(
+    world: World, make_ledger: Callable[[], Ledger]
+) -> None:
+    """The committer's cached campaign is one version behind a write by another process; a
+    command expecting the new version is accepted, not refused as a conflict."""
+    committer = GroupCommitter(world.ledger)
+    other = make_ledger()
+    try:
+        first = committer.execute(adjust(world, "5100"), world.manager, correlation_id="r1")
+        moved = other.execute(adjust(world, "5150"), world.manager)
+        assert moved.version == first.version + 1
+        command = c.AdjustBudget(
+            campaign_id=world.campaign_id, budget=budget("5200"), expected_version=moved.version
+        )
+        result = committer.execute(command, world.manager, correlation_id="r2")
+        assert result.version == moved.version + 1
+        history = list(world.ledger.events.get(world.campaign_id))
+        assert history[-1].budget_from["amount"] == "5150"
+        with pytest.raises(VersionConflict) as conflict:
+            committer.execute(command, world.manager, correlation_id="r3")
+        assert conflict.value.context["current_version"] == result.version
+    finally:
+        committer.close()
+
+
+def test_a_key_recorded_by_another_process_is_replayed_not_recorded_twice(
+    world: World, make_ledger: Callable[[], Ledger]
+) -> None:
+    """The same idempotency key sent to two processes: one event, and the second process
+    answers with the first one's result."""
+    committer = GroupCommitter(world.ledger)
+    other = make_ledger()
+    try:
+        committer.execute(adjust(world, "5050"), world.manager, correlation_id="warm")
+        first = other.execute(adjust(world, "5100"), world.manager, idempotency_key="same")
+        before = world.events()
+        again = committer.execute(
+            adjust(world, "5100"), world.manager, correlation_id="r2", idempotency_key="same"
+        )
+        assert again.replayed
+        assert again.events == first.events
+        assert world.events() == before
+    finally:
+        committer.close()
+
+
+def test_an_append_whose_reads_moved_on_writes_nothing(world: World) -> None:
+    """The store refuses an append whose read set is stale, inside its own transaction."""
+    organization = world.ledger.repository.get(world.org_id)
+    before = world.events()
+    stale = {world.org_id: organization.version - 1}
+    command = Job(adjust(world, "5300"), world.manager, "r", None, None)
+    committer = GroupCommitter(world.ledger)
+    try:
+        view_events = committer._run_one(command, BatchView(world.ledger, Cache(10)), set()).events
+        with pytest.raises(StaleRead) as refused:
+            world.ledger.save(*view_events, expect_versions=stale)
+        assert refused.value.stale == [world.org_id]
+        assert world.events() == before
+        world.ledger.save(*view_events, expect_versions={world.org_id: organization.version})
+        assert len(world.events()) == len(before) + 1
     finally:
         committer.close()
