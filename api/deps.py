@@ -1,4 +1,8 @@
-"""Dependencies every route shares: the ledger, the acting identity, request headers."""
+"""Dependencies every route shares: the ledger, the acting identity, request headers.
+
+The ones that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in its thread
+pool, one hop (and a wake-up of the event loop) per dependency per request. Only
+``get_actor`` reads the key store and stays a thread-pool call."""
 
 from __future__ import annotations
 
@@ -20,12 +24,12 @@ IfMatchText = Annotated[str, StringConstraints(pattern=IF_MATCH.pattern)]
 BEARER = {"WWW-Authenticate": 'Bearer realm="ledger"'}
 
 
-def get_ledger(request: Request) -> Ledger:
+async def get_ledger(request: Request) -> Ledger:
     ledger: Ledger = request.app.state.ledger
     return ledger
 
 
-def get_keys(request: Request) -> KeyStore:
+async def get_keys(request: Request) -> KeyStore:
     keys: KeyStore = request.app.state.keys
     return keys
 
@@ -52,7 +56,7 @@ def get_actor(
     raise unauthorized("the API key is unknown or revoked")
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[
         str | None,
         Header(
@@ -74,7 +78,7 @@ def idempotency_key(
     return key
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[
         str | None,
         Header(
