@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import queue
 import re
 import secrets
 import sqlite3
@@ -60,6 +61,9 @@ class KeyStore:
         self._memory: dict[str, tuple[Any, ...]] = {}
         if self.kind == "sqlite":
             self._path = str(sqlite_path(settings))
+            # Idle connections kept for reuse: opening the file per request costs more
+            # than the lookup itself.
+            self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         elif self.kind == "postgres":
             from psycopg_pool import ConnectionPool
 
@@ -87,15 +91,25 @@ class KeyStore:
     def close(self) -> None:
         if self.kind == "postgres":
             self._pool.close()
+        elif self.kind == "sqlite":
+            while not self._idle.empty():
+                self._idle.get_nowait().close()
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
         if self.kind == "sqlite":
-            lite = sqlite3.connect(self._path, timeout=10, isolation_level=None)
+            try:
+                lite = self._idle.get_nowait()
+            except queue.Empty:
+                lite = sqlite3.connect(
+                    self._path, timeout=10, isolation_level=None, check_same_thread=False
+                )
             try:
                 yield lite.cursor()
-            finally:
+            except BaseException:
                 lite.close()
+                raise
+            self._idle.put(lite)
         else:
             with self._pool.connection() as conn, conn.cursor() as cur:
                 yield cur
