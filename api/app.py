@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import openapi, problems
+from api.admission import AdmissionMiddleware, AdmissionSettings
 from api.keys import KeyStore
 from api.logs import configure_logging
 from api.metrics import observe_projections
@@ -33,7 +34,9 @@ Errors are RFC 9457 `application/problem+json` documents with a stable `code`.
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, admission: AdmissionSettings | None = None
+) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_format)
 
@@ -83,7 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(integrity.router)
     app.include_router(admin.router)
     app.include_router(health.router)
-    app.add_middleware(EdgeMiddleware, max_body=MAX_BODY)
+    app.add_middleware(AdmissionMiddleware, settings=admission or AdmissionSettings())
+    app.add_middleware(EdgeMiddleware, max_body=MAX_BODY)  # outside admission: ids, logs
     origins: Any = settings.cors_origins
     if origins:
         app.add_middleware(

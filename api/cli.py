@@ -129,9 +129,10 @@ def serve(
         int,
         typer.Option(
             "--limit-concurrency",
-            help=("Requests a worker serves at once; beyond it, 503 at once (0: no limit)"),
+            help="Outer guard: connections (idle ones too) a worker keeps; beyond it uvicorn "
+            "answers a plain 503. Keep it well above LEDGER_MAX_IN_FLIGHT (0: no limit)",
         ),
-    ] = 100,
+    ] = serving.CONNECTIONS_PER_WORKER,
     with_demo: Annotated[
         bool,
         typer.Option(

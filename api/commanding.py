@@ -41,7 +41,11 @@ COMMAND_ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "Invalid input, or an Idempotency-Key reused with another body",
     },
     500: {**PROBLEM, "description": "Unexpected error; quote the request id"},
-    503: {**PROBLEM, "description": "Event store unreachable; retry after Retry-After"},
+    503: {
+        **PROBLEM,
+        "description": "Event store unreachable (`store_unavailable`) or the worker is "
+        "overloaded (`overloaded`); nothing was recorded: retry after Retry-After",
+    },
 }
 
 

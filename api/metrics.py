@@ -1,8 +1,10 @@
 """Prometheus metrics: requests and latency by route and status, commands by type and
-outcome, projection lag (set by the projection runner when it runs in this process)."""
+outcome, requests in flight and shed by admission control, projection lag (set by the
+projection runner when it runs in this process)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -24,6 +26,19 @@ COMMANDS = Counter(
     ["command", "outcome"],
     registry=REGISTRY,
 )
+SHED = Counter(
+    "ledger_http_shed_total",
+    "Requests answered 503 overloaded by admission control, by reason (full: over "
+    "LEDGER_MAX_IN_FLIGHT; deadline: waited LEDGER_QUEUE_DEADLINE for a slot)",
+    ["reason"],
+    registry=REGISTRY,
+)
+IN_FLIGHT = Gauge(
+    "ledger_http_in_flight",
+    "Requests admitted in this worker, by state (running or waiting for a slot)",
+    ["state"],
+    registry=REGISTRY,
+)
 PROJECTION_LAG = Gauge(
     "ledger_projection_lag_events",
     "Events in the log not yet applied by a projection",
@@ -42,6 +57,16 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
 
 def observe_command(command: str, outcome: str) -> None:
     COMMANDS.labels(command, outcome).inc()
+
+
+def observe_shed(reason: str) -> None:
+    SHED.labels(reason).inc()
+
+
+def watch_in_flight(running: Callable[[], float], waiting: Callable[[], float]) -> None:
+    """Read the admission gate's counts at each scrape (nothing to do per request)."""
+    IN_FLIGHT.labels("running").set_function(running)
+    IN_FLIGHT.labels("waiting").set_function(waiting)
 
 
 def render() -> bytes:

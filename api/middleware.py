@@ -18,24 +18,32 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 log = structlog.get_logger("api.request")
 
 
-def _problem(
-    status: int, code: str, title: str, detail: str, request_id: str, path: str
+def problem_document(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    request_id: str,
+    path: str,
+    context: dict[str, Any] | None = None,
 ) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    body = json.dumps(
-        {
-            "type": f"https://campaign-decision-ledger.dev/problems/{code}",
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "code": code,
-            "instance": path,
-            "request_id": request_id,
-        }
-    ).encode()
+    """A problem+json body and its headers, for answers given before any route runs (the
+    same document as ``api.problems.problem``). No X-Request-Id: the edge adds it."""
+    document: dict[str, Any] = {
+        "type": f"https://campaign-decision-ledger.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": path,
+        "request_id": request_id,
+    }
+    if context:
+        document["context"] = context
+    body = json.dumps(document).encode()
     headers = [
         (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(body)).encode()),
-        (b"x-request-id", request_id.encode()),
     ]
     return body, headers
 
@@ -74,7 +82,8 @@ class EdgeMiddleware:
         method, path = scope["method"], scope["path"]
 
         async def reply(status: int, code: str, title: str, detail: str) -> None:
-            body, hdrs = _problem(status, code, title, detail, request_id, path)
+            body, hdrs = problem_document(status, code, title, detail, request_id, path)
+            hdrs.append((b"x-request-id", request_id.encode()))
             status_holder["status"] = status
             await send({"type": "http.response.start", "status": status, "headers": hdrs})
             await send({"type": "http.response.body", "body": body})

@@ -15,6 +15,10 @@ from uvicorn.config import Config
 from uvicorn.server import Server
 from uvicorn.supervisors import Multiprocess
 
+# uvicorn's limit per worker: well above the requests admission control holds
+# (LEDGER_MAX_IN_FLIGHT, 64) and below the common 1024 open files per process
+CONNECTIONS_PER_WORKER = 500
+
 
 def tcp_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -26,8 +30,11 @@ def tcp_socket(host: str, port: int) -> socket.socket:
 
 
 def serve(app: str, *, host: str, port: int, workers: int, limit_concurrency: int = 0) -> None:
-    """``limit_concurrency``: requests a worker takes at once; beyond it uvicorn answers 503
-    at once instead of queueing without bound (load shedding). 0: no limit."""
+    """``limit_concurrency``: uvicorn's own guard, an outer one. It counts a worker's open
+    connections (idle keep-alive ones too) and its tasks, and beyond it answers a plain-text
+    503 without Retry-After, even to the probes. The load is shed before it, by admission
+    control (``api.admission``: 503 ``overloaded`` problem+json); this guard only caps the
+    file descriptors and memory a flood of connections can take. 0: no limit."""
     config = Config(
         app,
         host=host,

@@ -1,9 +1,12 @@
 """Overload: the API (2 workers) offered 1.5x the capacity just measured, open loop (each
 request leaves at its scheduled time, whatever the answers, so a slow server cannot slow
 the load down). What is not served must be shed with 429 or 503, never another 5xx or a
-dropped connection; latency (from sending to the answer) stays bounded; and once the load
-drops back to half the capacity, p99 (counted from each request's scheduled time) is normal
-again within 10 seconds.
+dropped connection, and each shed answer is a problem document with a code and
+Retry-After (admission control, ``api.admission``; not uvicorn's plain-text 503); latency
+(from sending to the answer) stays within the configured timeouts: the queue deadline, the
+wait for a pooled connection and for the append's lock; and once the load drops back to
+half the capacity, p99 (counted from each request's scheduled time) is normal again within
+10 seconds.
 
 Capacity: completed commands per second of 32 closed-loop clients (budget adjustments over
 256 campaigns, each with an Idempotency-Key). "Normal" p99: at half that rate, before the
@@ -22,6 +25,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from api.admission import AdmissionSettings
+from ledger.settings import Settings
 from tests.faults.conftest import Store
 from tests.faults.harness import (
     FULL,
@@ -44,8 +49,11 @@ NORMAL_S = 5.0 if FULL else 2.0
 OVERLOAD_S = 30.0 if FULL else 5.0
 RECOVER_WITHIN = 10.0
 TIMEOUT = 30.0  # client timeout: a request slower than this is a failure to shed
-LATENCY_BOUND = 10.0  # seconds: no request may wait longer, however long the overload lasts
 SHED = {429, 503}
+ADMISSION = AdmissionSettings()  # the defaults (or LEDGER_* of this run), given to the server
+# no request may take longer, however long the overload lasts: its wait for a running slot,
+# then at most one wait for a pooled connection and one for the append's lock
+LATENCY_BOUND = ADMISSION.queue_deadline + Settings().pg_pool_timeout + Settings().pg_lock_timeout
 
 
 @dataclass
@@ -56,6 +64,7 @@ class Sent:
     status: int | None
     code: str | None = None
     error: str | None = None
+    problem: bool = False  # an application/problem+json answer with Retry-After
 
 
 class Driver:
@@ -91,7 +100,11 @@ class Driver:
                 code = r.json().get("code")
             except ValueError:
                 code = None
-        return Sent(scheduled, sent - scheduled, end - sent, r.status, code)
+        problem = (
+            r.headers.get("content-type") == "application/problem+json"
+            and "retry-after" in r.headers
+        )
+        return Sent(scheduled, sent - scheduled, end - sent, r.status, code, problem=problem)
 
     def closed_loop(self, clients: int, seconds: float) -> list[Sent]:
         async def run() -> list[Sent]:
@@ -136,6 +149,17 @@ def ok(s: Sent) -> bool:
     return s.status is not None and 200 <= s.status < 300
 
 
+def projection_lag(base_url: str) -> int:
+    """The largest lag of the projections (events not yet applied), from /metrics."""
+    text = httpx.get(f"{base_url}/metrics", timeout=5).text
+    lags = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("ledger_projection_lag_events{")
+    ]
+    return int(max(lags, default=0))
+
+
 def windows(sent: list[Sent], start: float, width: float = 1.0) -> list[tuple[float, float]]:
     """(offset of the window from ``start``, p99 of the requests scheduled in it)."""
     by: dict[int, list[float]] = {}
@@ -149,7 +173,15 @@ def test_overload_at_one_and_a_half_times_capacity_sheds_cleanly_and_recovers(
 ) -> None:
     started = time.monotonic()
     demo = store.demo
-    server = ApiServer.make("api", store.url, store.workdir, workers=2)
+    server = ApiServer.make(
+        "api",
+        store.url,
+        store.workdir,
+        workers=2,
+        LEDGER_MAX_IN_FLIGHT=str(ADMISSION.max_in_flight),
+        LEDGER_MAX_RUNNING=str(ADMISSION.max_running),
+        LEDGER_QUEUE_DEADLINE=str(ADMISSION.queue_deadline),
+    )
     with running(server):
         server.start()
 
@@ -186,6 +218,7 @@ def test_overload_at_one_and_a_half_times_capacity_sheds_cleanly_and_recovers(
         overload = driver.open_loop(capacity * 1.5, OVERLOAD_S)
         dropped = overload_start + OVERLOAD_S  # the load drops when the last one is sent
         overload_wall = time.monotonic() - overload_start
+        projection_lags = [projection_lag(server.base_url)]  # at the drop, after each window
 
         # half the capacity again, in 1 s windows, until two good windows in a row
         after: list[Sent] = []
@@ -193,6 +226,7 @@ def test_overload_at_one_and_a_half_times_capacity_sheds_cleanly_and_recovers(
         probe_start = time.monotonic()
         while time.monotonic() - dropped < RECOVER_WITHIN + 3:
             after += driver.open_loop(capacity * 0.5, 1.0)
+            projection_lags.append(projection_lag(server.base_url))
             good = [(t, p) for t, p in windows(after, probe_start)]
             for (t1, p1), (_, p2) in itertools.pairwise(good):
                 if p1 <= threshold and p2 <= threshold:
@@ -206,6 +240,7 @@ def test_overload_at_one_and_a_half_times_capacity_sheds_cleanly_and_recovers(
 
     statuses = Counter((s.status, s.code, s.error) for s in overload)
     bad = {k: n for k, n in statuses.items() if k[0] is None or (k[0] >= 300 and k[0] not in SHED)}
+    plain = Counter((s.status, s.code) for s in overload if s.status in SHED and not s.problem)
     served = [s.latency for s in overload if ok(s)]
     latencies = [s.latency for s in overload]
     lags = [s.lag for s in overload]
@@ -217,12 +252,21 @@ def test_overload_at_one_and_a_half_times_capacity_sheds_cleanly_and_recovers(
         "overload_ok": sum(1 for s in overload if ok(s)),
         "overload_shed": sum(1 for s in overload if s.status in SHED),
         "overload_other": sum(bad.values()),
+        "overload_shed_plain": sum(plain.values()),
         "overload_p50_s": round(percentile(served, 0.5), 3),
         "overload_p99_s": round(percentile(latencies, 0.99), 3),
         "overload_max_s": round(max(latencies, default=0.0), 3),
         "recovered_after_s": None if recovered_at is None else round(max(recovered_at, 0.0), 2),
         "client_lag_p99_s": round(percentile(lags, 0.99), 3),
         "client_cpu_s": round(client_cpu, 1),
+        "projection_lag_after_drop": projection_lags,
+        "windows_after_drop": [
+            (round(t + probe_start - dropped, 1), round(p, 3))
+            for t, p in windows(after, probe_start)
+        ],
+        "latency_bound_s": LATENCY_BOUND,
+        "max_in_flight": ADMISSION.max_in_flight,
+        "queue_deadline_s": ADMISSION.queue_deadline,
     }
     report(
         "overload_1_5x",
@@ -232,6 +276,7 @@ def test_overload_at_one_and_a_half_times_capacity_sheds_cleanly_and_recovers(
     )
     assert healthy == 200
     assert bad == {}, f"not served and not shed with 429/503: {bad} ({figures})"
+    assert not plain, f"shed without a problem document and Retry-After: {plain} ({figures})"
     assert max(latencies, default=0.0) <= LATENCY_BOUND, f"latency unbounded: {figures}"
     late = f"p99 not back under {threshold:.3f}s within {RECOVER_WITHIN}s: {figures}"
     assert recovered_at is not None, f"{late}, windows {windows(after, probe_start)}"
