@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import operator
 from collections.abc import Generator
 from typing import Any, Literal
 
@@ -52,26 +54,22 @@ def export_audit(
     writer = csv.writer(buffer, lineterminator="\n") if fmt == "csv" else None
     if writer is not None:
         writer.writerow(COLUMNS)
-    pending = 0
-    for row in rows:
+    cells = operator.itemgetter(*COLUMNS)  # a row's values in column order, in one call
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    while batch := list(itertools.islice(rows, chunk_rows)):
         if writer is not None:
-            writer.writerow([_cell(row[c]) for c in COLUMNS])
+            writer.writerows(map(cells, batch))  # csv writes None as an empty field
         else:
-            buffer.write(json.dumps(_object(row), separators=(",", ":")))
-            buffer.write("\n")
-        pending += 1
-        if pending >= chunk_rows:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
+            buffer.write("".join([encode(_object(cells(row))) + "\n" for row in batch]))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
     if tail := buffer.getvalue():
         yield tail
 
 
-def _cell(value: Any) -> Any:
-    return "" if value is None else value
-
-
-def _object(row: dict[str, Any]) -> dict[str, Any]:
-    return {c: (loads(row[c]) if c in JSON_COLUMNS else row[c]) for c in COLUMNS}
+def _object(values: tuple[Any, ...]) -> dict[str, Any]:
+    obj = dict(zip(COLUMNS, values, strict=True))
+    for c in JSON_COLUMNS:
+        obj[c] = loads(obj[c])
+    return obj

@@ -61,3 +61,72 @@ def stream_events(
 def as_bytes(value: Any) -> bytes:
     """Stored payload bytes (a tampered row may hold text instead of a blob)."""
     return value.encode() if isinstance(value, str) else bytes(value)
+
+
+class Snapshot:
+    """One read-only transaction on the events' database: every query in it sees the store
+    as it stood at the first read, so a long scan is never confused by concurrent appends.
+
+    ``chunks`` streams a query's rows as tuples, ``size`` at a time, from a server-side
+    cursor in binary format on PostgreSQL (no per-row hex decoding, no dicts) or
+    ``fetchmany`` on SQLite; ``rows`` runs a small query on one reusable cursor.
+    """
+
+    def __init__(self, conn: Any, cur: Any, postgres: bool) -> None:
+        self.conn, self.cur, self.postgres = conn, cur, postgres
+        self.placeholder = "%s" if postgres else "?"
+        self._open: list[Any] = []
+        self._small: Any = None
+
+    def _cursor(self, name: str | None = None) -> Any:
+        if not self.postgres:
+            return self.conn.cursor()
+        from psycopg.rows import tuple_row
+
+        if name is None:
+            return self.conn.cursor(binary=True, row_factory=tuple_row)
+        return self.conn.cursor(name=name, binary=True, row_factory=tuple_row)
+
+    def chunks(self, sql: str, params: tuple[Any, ...], size: int) -> Iterator[list[Any]]:
+        """The rows of ``sql`` in lists of ``size`` (the last one shorter, never empty)."""
+        cur = self._cursor(f"ledger_scan_{len(self._open)}")
+        self._open.append(cur)
+        cur.execute(sql, params)
+        while rows := cur.fetchmany(size):
+            yield rows
+
+    def rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        if self._small is None:
+            self._small = self._cursor()
+            self._open.append(self._small)
+        self._small.execute(sql, params)
+        return list(self._small.fetchall())
+
+    def close(self) -> None:
+        for cur in reversed(self._open):
+            cur.close()
+        self._open.clear()
+
+
+@contextmanager
+def snapshot(recorder: ApplicationRecorder) -> Iterator[Snapshot]:
+    """A :class:`Snapshot` on one of the recorder's connections, rolled back at the end."""
+    if isinstance(recorder, PostgresApplicationRecorder):
+        with recorder.datastore.transaction(commit=False) as cur:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            snap = Snapshot(cur.connection, cur, postgres=True)
+            try:
+                yield snap
+            finally:
+                snap.close()
+    elif isinstance(recorder, SQLiteApplicationRecorder):
+        # The library has begun a deferred transaction: in WAL mode its first read fixes
+        # the snapshot every later statement on this connection sees.
+        with recorder.datastore.transaction(commit=False) as cur:
+            snap = Snapshot(cur.sqlite_cursor.connection, cur, postgres=False)
+            try:
+                yield snap
+            finally:
+                snap.close()
+    else:
+        raise TypeError(f"no SQL store behind {type(recorder).__name__}")

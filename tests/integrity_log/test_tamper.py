@@ -195,15 +195,16 @@ def test_events_appended_while_verify_runs_are_not_mistaken_for_tampering(
     log: Log, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An append that lands between reading the events and the leaves is no finding."""
-    original = verify_module.stream_events
+    original = verify_module.read_events
 
     def events_then_an_append(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        log.world.recommend()  # commits an event and its leaf after the tree's size was read
         yield from original(*args, **kwargs)
-        log.world.recommend()  # commits an event and its leaf after the events were read
+        log.world.recommend()  # and another after the events were read
 
-    monkeypatch.setattr(verify_module, "stream_events", events_then_an_append)
+    monkeypatch.setattr(verify_module, "read_events", events_then_an_append)
     count = len(log.raw.positions())
     report = run_verify(log)
     assert report.ok, report.findings
     assert report.events == count
-    assert len(log.raw.positions()) == count + 1
+    assert len(log.raw.positions()) == count + 2
