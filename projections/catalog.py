@@ -15,6 +15,7 @@ bookkeeping:
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ META = (
 )
 
 Apply = Callable[[Tx, Sequence[Positioned]], None]
+COLUMN = re.compile(r"(?:^|, )([a-z_]+) (TEXT|BIGINT)\b")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,11 @@ class Table:
     columns: str
     key: str
     indexes: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def types(self) -> dict[str, str]:
+        """Column name -> SQL type, in table order (for set-wise writes)."""
+        return {name: kind.lower() for name, kind in COLUMN.findall(self.columns)}
 
 
 @dataclass(frozen=True)

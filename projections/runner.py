@@ -5,9 +5,14 @@ read-side transaction that (1) confirms the lease, (2) checks the generation it 
 still the active one, (3) moves the tracking row from the position the batch was read after
 to the batch's last position, refusing if the row is not there any more, and (4) applies
 the events. A crash anywhere rolls back all four; the next start resumes from the tracking
-row. ``run_until_caught_up`` serves tests and the embedded mode; ``run_forever`` and
+row. ``run_until_caught_up`` serves tests and the embedded mode; :func:`catch_up` brings
+several projections up together, reading and decoding each batch once; ``run_forever`` and
 :class:`Worker` (a background thread driving several runners) serve the API process and the
 ``ledger projections run`` worker.
+
+A batch costs a handful of statements whatever its size: the views fold its events into the
+rows in memory and write them set-wise at the end (``projections.rows``), so larger batches
+are faster; a batch is also the unit of rollback, so its size bounds the work a crash redoes.
 """
 
 from __future__ import annotations
@@ -221,6 +226,22 @@ class Runner:
         self._failures = 0
         self.last_error = None
         return applied > 0
+
+
+def catch_up(runners: Sequence[Runner]) -> int:
+    """Bring several runners to the end of the log together, in this thread; the number of
+    events applied, summed over runners. They advance batch by batch side by side, so a
+    batch is read and decoded once (the source keeps the last full batch) and applied by
+    each runner in its own transaction. Raises LeaseNotHeld if a lease is taken."""
+    for runner in runners:
+        if not runner.start():
+            raise LeaseNotHeld("another runner holds the lease", projection=runner.lease_name)
+    total = 0
+    while True:
+        applied = [runner.step() for runner in runners]
+        if not any(applied):
+            return total
+        total += sum(applied)
 
 
 class Worker:

@@ -21,7 +21,7 @@ from projections import catalog
 from projections.catalog import Projection
 from projections.db import Database
 from projections.rebuild import RebuildResult, rebuild
-from projections.runner import Runner, Worker
+from projections.runner import Runner, Worker, catch_up
 from projections.source import open_source
 from projections.status import ProjectionStatus, status, wait_for
 from projections.views import ALL, named
@@ -76,13 +76,12 @@ class ReadSide:
     def run_until_caught_up(self) -> int:
         """Apply everything in the log now, in this thread; the number of events applied
         (summed over projections). Raises LeaseNotHeld if a worker holds a lease."""
-        total = 0
-        for runner in self.runners():
-            try:
-                total += runner.run_until_caught_up()
-            finally:
+        runners = self.runners()
+        try:
+            return catch_up(runners)
+        finally:
+            for runner in runners:
                 runner.close()
-        return total
 
     def start(self) -> Worker:
         """Run every projection in a background thread of this process."""

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -42,15 +43,21 @@ class Positioned:
     position: int
     event: LedgerAggregate.Event
 
-    @property
+    @cached_property
     def aggregate_id(self) -> UUID:
-        return UUID(str(self.event.originator_id))
+        value = self.event.originator_id
+        return value if isinstance(value, UUID) else UUID(str(value))
+
+    @cached_property
+    def aggregate_key(self) -> str:
+        """The aggregate id as the read tables store it (text), worked out once."""
+        return str(self.aggregate_id)
 
     @property
     def version(self) -> int:
         return int(self.event.originator_version)
 
-    @property
+    @cached_property
     def type_name(self) -> str:
         return type(self.event).__qualname__
 

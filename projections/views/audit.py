@@ -29,6 +29,7 @@ from projections.catalog import Projection, Table
 from projections.codec import dumps, flag, ident, ts
 from projections.db import Tx
 from projections.errors import InconsistentLog
+from projections.rows import Appended, Keyed
 from projections.source import Positioned
 
 COLUMNS = (
@@ -104,14 +105,6 @@ RECS = Table(
     key="recommendation_id",
 )
 
-INSERT = (
-    "INSERT INTO {audit} ("  # noqa: S608 - table slots and clauses are constants of this package; values are bound
-    + ", ".join(COLUMNS)
-    + ") VALUES ("
-    + ", ".join("?" * len(COLUMNS))
-    + ")"
-)
-
 
 def _base(item: Positioned) -> dict[str, Any]:
     e = item.event
@@ -121,7 +114,7 @@ def _base(item: Positioned) -> dict[str, Any]:
         "event_id": str(event_id(item.aggregate_id, item.version)),
         "event_type": item.type_name,
         "aggregate_type": aggregate_type,
-        "aggregate_id": str(item.aggregate_id),
+        "aggregate_id": item.aggregate_key,
         "version": item.version,
         "recorded_at": ts(e.timestamp),
         "actor_id": str(e.actor_id),
@@ -135,22 +128,44 @@ def _base(item: Positioned) -> dict[str, Any]:
     }
 
 
-def _recommendation(tx: Tx, item: Positioned, row: dict[str, Any]) -> None:
+class Batch:
+    """The trail's rows for one batch: new entries, and what it remembers of recommendations."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+        self.entries = Appended(AUDIT)
+        self.recs = Keyed(RECS, ("recommendation_id",))
+
+    def prepare(self, batch: Sequence[Positioned]) -> None:
+        """Read, in one query, every recommendation the batch's entries refer to."""
+        wanted = set()
+        for item in batch:
+            e = item.event
+            if isinstance(e, Recommendation.Event):
+                wanted.add(item.aggregate_key)
+            elif isinstance(e, Campaign.Executed) and e.implements:
+                wanted.add(str(e.implements["recommendation_id"]))
+        self.recs.load(self.tx, wanted)
+
+    def flush(self) -> None:
+        self.recs.flush(self.tx)
+        self.entries.flush(self.tx)
+
+
+def _recommendation(b: Batch, item: Positioned, row: dict[str, Any]) -> None:
     e = item.event
-    rec_id = str(item.aggregate_id)
+    rec_id = item.aggregate_key
     row["recommendation_id"] = rec_id
     if isinstance(e, Recommendation.Recommended):
         row.update(campaign_id=ident(e.campaign_id), revision=1, status_to="pending")
-        tx.execute(
-            "INSERT INTO {audit_recs} (recommendation_id, campaign_id, engagement_id, status) "
-            "VALUES (?, ?, ?, 'pending')",
-            (rec_id, ident(e.campaign_id), ident(e.engagement_id)),
+        b.recs.add(
+            recommendation_id=rec_id,
+            campaign_id=ident(e.campaign_id),
+            engagement_id=ident(e.engagement_id),
+            status="pending",
         )
         return
-    known = tx.one(
-        "SELECT campaign_id, engagement_id, status FROM {audit_recs} WHERE recommendation_id = ?",
-        (rec_id,),
-    )
+    known = b.recs.get(b.tx, rec_id)
     if known is None:
         raise InconsistentLog("an event on an unknown recommendation", recommendation_id=rec_id)
     row.update(
@@ -176,15 +191,12 @@ def _recommendation(tx: Tx, item: Positioned, row: dict[str, Any]) -> None:
             execution_ref=f"{ex['campaign_id']}@{ex['version']}" if ex else None,
         )
     if row.get("status_to"):
-        tx.execute(
-            "UPDATE {audit_recs} SET status = ? WHERE recommendation_id = ?",
-            (row["status_to"], rec_id),
-        )
+        known["status"] = row["status_to"]
 
 
-def _campaign(tx: Tx, item: Positioned, row: dict[str, Any]) -> None:
+def _campaign(b: Batch, item: Positioned, row: dict[str, Any]) -> None:
     e = item.event
-    row["campaign_id"] = str(item.aggregate_id)
+    row["campaign_id"] = item.aggregate_key
     if isinstance(e, Campaign.Planned):
         row.update(status_to="draft", budget_to=dumps(e.budget))
         return
@@ -196,9 +208,7 @@ def _campaign(tx: Tx, item: Positioned, row: dict[str, Any]) -> None:
         row.update(budget_from=dumps(e.budget_from), budget_to=dumps(e.budget_to))
     if e.implements:
         rec_id = str(e.implements["recommendation_id"])
-        known = tx.one(
-            "SELECT engagement_id FROM {audit_recs} WHERE recommendation_id = ?", (rec_id,)
-        )
+        known = b.recs.get(b.tx, rec_id)
         row.update(
             recommendation_id=rec_id,
             revision=e.implements.get("revision"),
@@ -214,28 +224,29 @@ def _organization(item: Positioned, row: dict[str, Any]) -> None:
         row["reason"] = e.reason
 
 
-def entry(tx: Tx, item: Positioned) -> dict[str, Any] | None:
+def entry(b: Batch, item: Positioned) -> dict[str, Any] | None:
     """The audit row of one event (None for an idempotency record)."""
     e = item.event
     if isinstance(e, CommandRecord.Recorded):
         return None
     row = _base(item)
     if isinstance(e, Recommendation.Event):
-        _recommendation(tx, item, row)
+        _recommendation(b, item, row)
     elif isinstance(e, Campaign.Event):
-        _campaign(tx, item, row)
+        _campaign(b, item, row)
     elif isinstance(e, Organization.Event):
         _organization(item, row)
     return row
 
 
 def apply(tx: Tx, batch: Sequence[Positioned]) -> None:
-    rows = []
+    b = Batch(tx)
+    b.prepare(batch)
     for item in batch:
-        row = entry(tx, item)
+        row = entry(b, item)
         if row is not None:
-            rows.append([row.get(c) for c in COLUMNS])
-    tx.executemany(INSERT, rows)
+            b.entries.add(**row)
+    b.flush()
 
 
 PROJECTION = Projection("audit", (AUDIT, RECS), apply)

@@ -25,6 +25,7 @@ from projections.catalog import Projection, Table
 from projections.codec import dumps, ident, ts
 from projections.db import Tx
 from projections.errors import InconsistentLog
+from projections.rows import Keyed
 from projections.source import Positioned
 
 ALL_CAMPAIGNS = "*"
@@ -68,91 +69,126 @@ SCOPE = Table(
     indexes=(("campaign", "campaign_id, engagement_id"),),
 )
 
-PLAN = (
-    "INSERT INTO {campaigns} (campaign_id, position, organization_id, name, objective, status, "
-    "budget_amount, budget_currency, budget_period, kpi_targets, channels, version, "
-    "planned_at, planned_by, last_change_at, last_change_by, last_change_role, "
-    "last_change_type, last_position, pending_recommendations, performance_records, spend, "
-    "revenue, performance_currency, impressions, clicks, conversions) VALUES "
-    "(?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, '0', '0', NULL, 0, 0, 0)"
-)
-CHANGE = (
-    "UPDATE {campaigns} SET version = ?, last_change_at = ?, last_change_by = ?, "
-    "last_change_role = ?, last_change_type = ?, last_position = ? WHERE campaign_id = ?"
-)
+
+class Batch:
+    """The campaign tables' rows for one batch."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+        self.campaigns = Keyed(CAMPAIGNS, ("campaign_id",))
+        self.perf = Keyed(PERF, ("campaign_id", "version"))
+        self.recs = Keyed(RECS, ("recommendation_id",))
+        self.scope = Keyed(SCOPE, ("engagement_id", "campaign_id"))
+
+    def prepare(self, batch: Sequence[Positioned]) -> None:
+        """Read, one query per table, the rows the batch's events will change."""
+        campaigns: set[str] = set()
+        corrected: set[str] = set()
+        recs: set[str] = set()
+        engagements: set[str | None] = set()
+        for item in batch:
+            e = item.event
+            if isinstance(e, Campaign.Event):
+                campaigns.add(item.aggregate_key)
+                if isinstance(e, Campaign.PerformanceRecorded) and e.corrects_version is not None:
+                    corrected.add(item.aggregate_key)
+            elif isinstance(e, Recommendation.Recommended):
+                if e.campaign_id is not None:
+                    campaigns.add(str(e.campaign_id))
+            elif isinstance(e, Recommendation.Decided):
+                recs.add(item.aggregate_key)
+            elif isinstance(e, Organization.EngagementStarted | Organization.EngagementAmended):
+                engagements.add(ident(e.engagement_id))
+        self.campaigns.load(self.tx, campaigns)
+        self.perf.load(self.tx, corrected)
+        self.recs.load(self.tx, recs)
+        self.scope.load(self.tx, engagements)
+        self.campaigns.load(self.tx, {r["campaign_id"] for r in self.recs.values()})
+
+    def campaign(self, cid: str) -> dict[str, Any] | None:
+        return self.campaigns.get(self.tx, cid)
+
+    def flush(self) -> None:
+        for rows in (self.campaigns, self.perf, self.recs, self.scope):
+            rows.flush(self.tx)
 
 
-def _planned(tx: Tx, item: Positioned, e: Campaign.Planned) -> None:
+def _planned(b: Batch, item: Positioned, e: Campaign.Planned) -> None:
     at, by = ts(e.timestamp), str(e.actor_id)
     budget = e.budget
-    tx.execute(
-        PLAN,
-        (
-            str(item.aggregate_id), item.position, str(e.organization_id), e.name, e.objective,
-            str(budget["amount"]), budget["currency"], budget["period"],
-            dumps(e.kpi_targets), dumps(sorted(e.channels)), item.version,
-            at, by, at, by, e.role, item.type_name, item.position,
-        ),
-    )  # fmt: skip
-
-
-def _executed(tx: Tx, item: Positioned, e: Campaign.Executed) -> None:
-    cid = str(item.aggregate_id)
-    if isinstance(e, Campaign.StatusChanged):
-        tx.execute("UPDATE {campaigns} SET status = ? WHERE campaign_id = ?", (e.status_to, cid))
-    elif isinstance(e, Campaign.BudgetAdjusted):
-        b = e.budget_to
-        tx.execute(
-            "UPDATE {campaigns} SET budget_amount = ?, budget_currency = ?, budget_period = ? "
-            "WHERE campaign_id = ?",
-            (str(b["amount"]), b["currency"], b["period"], cid),
-        )
-    elif isinstance(e, Campaign.KpiTargetsSet):
-        tx.execute(
-            "UPDATE {campaigns} SET kpi_targets = ? WHERE campaign_id = ?",
-            (dumps(e.targets_to), cid),
-        )
-    elif isinstance(e, Campaign.ChannelsChanged):
-        tx.execute(
-            "UPDATE {campaigns} SET channels = ? WHERE campaign_id = ?",
-            (dumps(sorted(e.channels_to)), cid),
-        )
-    tx.execute(
-        CHANGE,
-        (item.version, ts(e.timestamp), str(e.actor_id), e.role, item.type_name,
-         item.position, cid),
-    )  # fmt: skip
-
-
-def _in_force(tx: Tx, cid: str, version: int) -> dict[str, Any] | None:
-    """The record in force for the one named: follow the chain of corrections."""
-    row = tx.one(
-        "SELECT * FROM {campaign_perf} WHERE campaign_id = ? AND version = ?", (cid, version)
+    b.campaigns.add(
+        campaign_id=item.aggregate_key,
+        position=item.position,
+        organization_id=str(e.organization_id),
+        name=e.name,
+        objective=e.objective,
+        status="draft",
+        budget_amount=str(budget["amount"]),
+        budget_currency=budget["currency"],
+        budget_period=budget["period"],
+        kpi_targets=dumps(e.kpi_targets),
+        channels=dumps(sorted(e.channels)),
+        version=item.version,
+        planned_at=at,
+        planned_by=by,
+        last_change_at=at,
+        last_change_by=by,
+        last_change_role=e.role,
+        last_change_type=item.type_name,
+        last_position=item.position,
+        pending_recommendations=0,
+        performance_records=0,
+        spend="0",
+        revenue="0",
+        performance_currency=None,
+        impressions=0,
+        clicks=0,
+        conversions=0,
     )
+
+
+def _executed(b: Batch, item: Positioned, e: Campaign.Executed) -> None:
+    row = b.campaign(item.aggregate_key)
+    if row is None:
+        return  # an UPDATE of no row: as the per-statement code did
+    if isinstance(e, Campaign.StatusChanged):
+        row["status"] = e.status_to
+    elif isinstance(e, Campaign.BudgetAdjusted):
+        bt = e.budget_to
+        row.update(
+            budget_amount=str(bt["amount"]), budget_currency=bt["currency"],
+            budget_period=bt["period"],
+        )  # fmt: skip
+    elif isinstance(e, Campaign.KpiTargetsSet):
+        row["kpi_targets"] = dumps(e.targets_to)
+    elif isinstance(e, Campaign.ChannelsChanged):
+        row["channels"] = dumps(sorted(e.channels_to))
+    row.update(
+        version=item.version, last_change_at=ts(e.timestamp), last_change_by=str(e.actor_id),
+        last_change_role=e.role, last_change_type=item.type_name, last_position=item.position,
+    )  # fmt: skip
+
+
+def _in_force(b: Batch, cid: str, version: int) -> dict[str, Any] | None:
+    """The record in force for the one named: follow the chain of corrections."""
+    row = b.perf.get(b.tx, cid, version)
     while row is not None and row["replaced_by"] is not None:
-        row = tx.one(
-            "SELECT * FROM {campaign_perf} WHERE campaign_id = ? AND version = ?",
-            (cid, row["replaced_by"]),
-        )
+        row = b.perf.get(b.tx, cid, row["replaced_by"])
     return row
 
 
-def _performance(tx: Tx, item: Positioned, e: Campaign.PerformanceRecorded) -> None:
-    cid = str(item.aggregate_id)
+def _performance(b: Batch, item: Positioned, e: Campaign.PerformanceRecorded) -> None:
+    cid = item.aggregate_key
     spend, revenue = Decimal(str(e.spend["amount"])), Decimal(str(e.revenue["amount"]))
-    tx.execute(
-        "INSERT INTO {campaign_perf} (campaign_id, version, spend, revenue, impressions, "
-        "clicks, conversions, replaced_by) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-        (cid, item.version, str(spend), str(revenue), e.impressions, e.clicks, e.conversions),
-    )
+    old = _in_force(b, cid, e.corrects_version) if e.corrects_version is not None else None
+    b.perf.add(
+            campaign_id=cid, version=item.version, spend=str(spend), revenue=str(revenue),
+        impressions=e.impressions, clicks=e.clicks, conversions=e.conversions, replaced_by=None,
+    )  # fmt: skip
     money = (spend, revenue)
     counts = (e.impressions, e.clicks, e.conversions, 1)
-    old = _in_force(tx, cid, e.corrects_version) if e.corrects_version is not None else None
     if old is not None:
-        tx.execute(
-            "UPDATE {campaign_perf} SET replaced_by = ? WHERE campaign_id = ? AND version = ?",
-            (item.version, cid, old["version"]),
-        )
+        old["replaced_by"] = item.version
         money = (spend - Decimal(old["spend"]), revenue - Decimal(old["revenue"]))
         counts = (
             e.impressions - int(old["impressions"]),
@@ -160,50 +196,43 @@ def _performance(tx: Tx, item: Positioned, e: Campaign.PerformanceRecorded) -> N
             e.conversions - int(old["conversions"]),
             0,
         )
-    row = tx.one("SELECT spend, revenue FROM {campaigns} WHERE campaign_id = ?", (cid,))
+    row = b.campaign(cid)
     if row is None:
         raise InconsistentLog("performance for an unknown campaign", campaign_id=cid)
-    tx.execute(
-        "UPDATE {campaigns} SET spend = ?, revenue = ?, performance_currency = ?, "
-        "impressions = impressions + ?, clicks = clicks + ?, conversions = conversions + ?, "
-        "performance_records = performance_records + ?, version = ? WHERE campaign_id = ?",
-        (
-            str(Decimal(row["spend"]) + money[0]), str(Decimal(row["revenue"]) + money[1]),
-            e.spend["currency"], *counts, item.version, cid,
-        ),
-    )  # fmt: skip
+    row.update(
+        spend=str(Decimal(row["spend"]) + money[0]),
+        revenue=str(Decimal(row["revenue"]) + money[1]),
+        performance_currency=e.spend["currency"],
+        impressions=row["impressions"] + counts[0],
+        clicks=row["clicks"] + counts[1],
+        conversions=row["conversions"] + counts[2],
+        performance_records=row["performance_records"] + counts[3],
+        version=item.version,
+    )
 
 
-def _recommendation(tx: Tx, item: Positioned) -> None:
-    e, rid = item.event, str(item.aggregate_id)
+def _recommendation(b: Batch, item: Positioned) -> None:
+    e, rid = item.event, item.aggregate_key
     if isinstance(e, Recommendation.Recommended):
         if e.campaign_id is not None:
-            tx.execute(
-                "INSERT INTO {campaign_recs} (recommendation_id, campaign_id, open) "
-                "VALUES (?, ?, 1)",
-                (rid, str(e.campaign_id)),
-            )
-            _count(tx, str(e.campaign_id), +1)
+            b.recs.add(recommendation_id=rid, campaign_id=str(e.campaign_id), open=1)
+            _count(b, str(e.campaign_id), +1)
         return
     if not isinstance(e, Recommendation.Decided) or e.status_after() in DECIDABLE:
         return
-    row = tx.one(
-        "SELECT campaign_id FROM {campaign_recs} WHERE recommendation_id = ? AND open = 1", (rid,)
-    )
+    row = b.recs.get(b.tx, rid)
+    if row is not None and row["open"] == 1:
+        row["open"] = 0
+        _count(b, row["campaign_id"], -1)
+
+
+def _count(b: Batch, cid: str, by: int) -> None:
+    row = b.campaign(cid)
     if row is not None:
-        tx.execute("UPDATE {campaign_recs} SET open = 0 WHERE recommendation_id = ?", (rid,))
-        _count(tx, row["campaign_id"], -1)
+        row["pending_recommendations"] += by
 
 
-def _count(tx: Tx, cid: str, by: int) -> None:
-    tx.execute(
-        "UPDATE {campaigns} SET pending_recommendations = pending_recommendations + ? "
-        "WHERE campaign_id = ?",
-        (by, cid),
-    )
-
-
-def _scope(tx: Tx, e: Organization.Event) -> None:
+def _scope(b: Batch, e: Organization.Event) -> None:
     if isinstance(e, Organization.EngagementStarted):
         campaigns = e.campaign_ids
     elif isinstance(e, Organization.EngagementAmended):
@@ -213,28 +242,28 @@ def _scope(tx: Tx, e: Organization.Event) -> None:
     else:
         return
     eid, oid = ident(e.engagement_id), str(e.organization_id)
-    tx.execute("DELETE FROM {campaign_scope} WHERE engagement_id = ?", (eid,))
+    b.scope.delete_all(b.tx, eid)
     scoped = [ALL_CAMPAIGNS] if campaigns is None else sorted({str(c) for c in campaigns})
-    tx.executemany(
-        "INSERT INTO {campaign_scope} (engagement_id, campaign_id, organization_id) "
-        "VALUES (?, ?, ?)",
-        [(eid, c, oid) for c in scoped],
-    )
+    for c in scoped:
+        b.scope.add(engagement_id=eid, campaign_id=c, organization_id=oid)
 
 
 def apply(tx: Tx, batch: Sequence[Positioned]) -> None:
+    b = Batch(tx)
+    b.prepare(batch)
     for item in batch:
         e = item.event
         if isinstance(e, Campaign.Planned):
-            _planned(tx, item, e)
+            _planned(b, item, e)
         elif isinstance(e, Campaign.Executed):
-            _executed(tx, item, e)
+            _executed(b, item, e)
         elif isinstance(e, Campaign.PerformanceRecorded):
-            _performance(tx, item, e)
+            _performance(b, item, e)
         elif isinstance(e, Recommendation.Event):
-            _recommendation(tx, item)
+            _recommendation(b, item)
         elif isinstance(e, Organization.Event):
-            _scope(tx, e)
+            _scope(b, e)
+    b.flush()
 
 
 PROJECTION = Projection("campaigns", (CAMPAIGNS, PERF, RECS, SCOPE), apply)

@@ -25,6 +25,7 @@ from projections.catalog import Projection, Table
 from projections.codec import dumps, flag, ident, millis, parse_ts, ts
 from projections.db import Tx
 from projections.errors import InconsistentLog
+from projections.rows import Appended, Keyed
 from projections.source import Positioned
 
 SETTLING = ("Approved", "ApprovedWithChanges", "Rejected")
@@ -85,153 +86,171 @@ ENGAGEMENTS = Table(
     key="engagement_id",
 )
 
-RECOMMEND = (
-    "INSERT INTO {recommendations} (recommendation_id, position, organization_id, "
-    "engagement_id, agency_id, campaign_id, author_id, kind, status, revision, change, "
-    "recommended_at, revised_at, expires_at, escalated, version, last_position) VALUES "
-    "(?, ?, ?, ?, (SELECT agency_id FROM {engagements} WHERE engagement_id = ?), ?, ?, ?, "
-    "'pending', 1, ?, ?, ?, ?, 0, ?, ?)"
-)
+
+class Batch:
+    """The register's rows for one batch."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+        self.recs = Keyed(RECOMMENDATIONS, ("recommendation_id",))
+        self.engagements = Keyed(ENGAGEMENTS, ("engagement_id",))
+        self.decisions = Appended(DECISIONS)
+        self.executions = Appended(EXECUTIONS)
+
+    def prepare(self, batch: Sequence[Positioned]) -> None:
+        """Read, one query per table, the rows the batch's events will read or change."""
+        recs, engagements = set(), set()
+        for item in batch:
+            e = item.event
+            if isinstance(e, Recommendation.Recommended):
+                engagements.add(ident(e.engagement_id))
+            elif isinstance(e, Recommendation.Event):
+                recs.add(item.aggregate_key)
+            elif isinstance(e, Campaign.Executed) and e.implements:
+                recs.add(str(e.implements["recommendation_id"]))
+            elif isinstance(e, Organization.EngagementAmended | Organization.EngagementEnded):
+                engagements.add(ident(e.engagement_id))
+        self.recs.load(self.tx, recs)
+        self.engagements.load(self.tx, engagements)
+
+    def flush(self) -> None:
+        self.engagements.flush(self.tx)
+        self.recs.flush(self.tx)
+        self.decisions.flush(self.tx)
+        self.executions.flush(self.tx)
 
 
-def _touch(tx: Tx, item: Positioned, sets: str, params: Sequence[object]) -> None:
-    tx.execute(
-        "UPDATE {recommendations} SET "  # noqa: S608 - SET clauses are constants of this module
-        + sets
-        + ", version = ?, last_position = ? WHERE recommendation_id = ?",
-        (*params, item.version, item.position, str(item.aggregate_id)),
-    )
+def _touch(b: Batch, item: Positioned, **values: object) -> None:
+    row = b.recs.get(b.tx, item.aggregate_key)
+    if row is not None:  # an UPDATE of no row: as the per-statement code did
+        row.update(values, version=item.version, last_position=item.position)
 
 
-def _decided(tx: Tx, item: Positioned, e: Recommendation.Decided) -> None:
-    rid, at = str(item.aggregate_id), ts(e.timestamp)
+def _decided(b: Batch, item: Positioned, e: Recommendation.Decided) -> None:
+    rid, at = item.aggregate_key, ts(e.timestamp)
     status = e.status_after()
     kind = type(e).__name__
     if isinstance(e, Recommendation.Withdrawn | Recommendation.Expired):
         reason = e.reason if isinstance(e, Recommendation.Withdrawn) else None
-        _touch(tx, item, "status = ?, closed_at = ?, reason = ?", (status, at, reason))
+        _touch(b, item, status=status, closed_at=at, reason=reason)
         return
-    rec = tx.one(
-        "SELECT recommended_at, engagement_id FROM {recommendations} WHERE recommendation_id = ?",
-        (rid,),
-    )
+    rec = b.recs.get(b.tx, rid)
     if rec is None:
         raise InconsistentLog("a decision on an unknown recommendation", recommendation_id=rid)
     elapsed = millis(rec["recommended_at"], at)
-    tx.execute(
-        "INSERT INTO {decisions} (position, recommendation_id, organization_id, engagement_id, "
-        "actor_id, role, decision, revision, decided_at, ms_since_recommended) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (item.position, rid, str(e.organization_id), rec["engagement_id"], str(e.actor_id),
-         e.role, kind, e.revision, at, elapsed),
+    b.decisions.add(
+        position=item.position, recommendation_id=rid, organization_id=str(e.organization_id),
+        engagement_id=rec["engagement_id"], actor_id=str(e.actor_id), role=e.role,
+        decision=kind, revision=e.revision, decided_at=at, ms_since_recommended=elapsed,
     )  # fmt: skip
     if status == "awaiting_executive":
-        _touch(tx, item, "status = ?, escalated = 1, escalated_at = ?", (status, at))
+        _touch(b, item, status=status, escalated=1, escalated_at=at)
         if isinstance(e, Recommendation.Approved):
-            _touch(tx, item, "approved_change = ?", (dumps(e.approved_change),))
+            _touch(b, item, approved_change=dumps(e.approved_change))
         return
-    sets = (
-        "status = ?, decision = ?, decided_by = ?, decided_role = ?, decided_at = ?, "
-        "decision_ms = ?, reason_code = ?, reason = ?"
-    )
-    params: list[object] = [status, kind, str(e.actor_id), e.role, at, elapsed, None, None]
+    values: dict[str, object] = {
+        "status": status, "decision": kind, "decided_by": str(e.actor_id),
+        "decided_role": e.role, "decided_at": at, "decision_ms": elapsed,
+        "reason_code": None, "reason": None,
+    }  # fmt: skip
     if isinstance(e, Recommendation.Rejected):
-        params[-2:] = [e.reason_code, e.reason_text]
+        values.update(reason_code=e.reason_code, reason=e.reason_text)
     if isinstance(e, Recommendation.Approved):
-        sets += ", approved_revision = ?, approved_change = ?, implementation = 'not_yet'"
-        params += [e.revision, dumps(e.approved_change)]
-    _touch(tx, item, sets, params)
+        values.update(
+            approved_revision=e.revision,
+            approved_change=dumps(e.approved_change),
+            implementation="not_yet",
+        )
+    _touch(b, item, **values)
 
 
-def _recommendation(tx: Tx, item: Positioned) -> None:
+def _recommendation(b: Batch, item: Positioned) -> None:
     e = item.event
     if isinstance(e, Recommendation.Recommended):
         at = ts(e.timestamp)
         eid = ident(e.engagement_id)
-        tx.execute(
-            RECOMMEND,
-            (str(item.aggregate_id), item.position, str(e.organization_id), eid, eid,
-             ident(e.campaign_id), str(e.actor_id), e.kind, dumps(e.change), at, at,
-             ts(e.expires_at), item.version, item.position),
+        engagement = b.engagements.get(b.tx, eid)
+        b.recs.add(
+            recommendation_id=item.aggregate_key, position=item.position,
+            organization_id=str(e.organization_id), engagement_id=eid,
+            agency_id=engagement["agency_id"] if engagement else None,
+            campaign_id=ident(e.campaign_id), author_id=str(e.actor_id), kind=e.kind,
+            status="pending", revision=1, change=dumps(e.change), recommended_at=at,
+            revised_at=at, expires_at=ts(e.expires_at), escalated=0, version=item.version,
+            last_position=item.position,
         )  # fmt: skip
     elif isinstance(e, Recommendation.Amended):
         _touch(
-            tx,
-            item,
-            "status = 'pending', revision = ?, change = ?, revised_at = ?, expires_at = ?",
-            (e.revision, dumps(e.change), ts(e.timestamp), ts(e.expires_at)),
-        )
+            b, item, status="pending", revision=e.revision, change=dumps(e.change),
+            revised_at=ts(e.timestamp), expires_at=ts(e.expires_at),
+        )  # fmt: skip
     elif isinstance(e, Recommendation.Decided):
-        _decided(tx, item, e)
+        _decided(b, item, e)
     elif isinstance(e, Recommendation.Implemented):
         ex = e.execution
         _touch(
-            tx,
-            item,
-            "status = 'implemented', implementation = ?, implemented_at = ?, "
-            "implemented_by = ?, execution_ref = ?, deviation_reason = ?",
-            (
-                "as_approved" if e.as_approved else "with_deviation",
-                ts(e.timestamp),
-                str(e.actor_id),
-                f"{ex['campaign_id']}@{ex['version']}" if ex else None,
-                e.deviation_reason,
-            ),
-        )
+            b, item, status="implemented",
+            implementation="as_approved" if e.as_approved else "with_deviation",
+            implemented_at=ts(e.timestamp), implemented_by=str(e.actor_id),
+            execution_ref=f"{ex['campaign_id']}@{ex['version']}" if ex else None,
+            deviation_reason=e.deviation_reason,
+        )  # fmt: skip
 
 
-def _execution(tx: Tx, item: Positioned, e: Campaign.Executed) -> None:
+def _execution(b: Batch, item: Positioned, e: Campaign.Executed) -> None:
     rec_id = str(e.implements["recommendation_id"]) if e.implements else None
-    tx.execute(
-        "INSERT INTO {executions} (position, campaign_id, organization_id, actor_id, role, "
-        "action, executed_at, recommendation_id, engagement_id, revision, as_approved, "
-        "deviation_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-        "(SELECT engagement_id FROM {recommendations} WHERE recommendation_id = ?), ?, ?, ?)",
-        (item.position, str(item.aggregate_id), str(e.organization_id), str(e.actor_id),
-         e.role, type(e).__name__, ts(e.timestamp), rec_id, rec_id,
-         e.implements.get("revision") if e.implements else None,
-         flag(e.deviation_reason is None) if e.implements else None, e.deviation_reason),
+    rec = b.recs.get(b.tx, rec_id) if rec_id else None
+    b.executions.add(
+        position=item.position, campaign_id=item.aggregate_key,
+        organization_id=str(e.organization_id), actor_id=str(e.actor_id), role=e.role,
+        action=type(e).__name__, executed_at=ts(e.timestamp), recommendation_id=rec_id,
+        engagement_id=rec["engagement_id"] if rec else None,
+        revision=e.implements.get("revision") if e.implements else None,
+        as_approved=flag(e.deviation_reason is None) if e.implements else None,
+        deviation_reason=e.deviation_reason,
     )  # fmt: skip
 
 
-def _engagement(tx: Tx, e: Organization.Event) -> None:
+def _engagement(b: Batch, e: Organization.Event) -> None:
     eid = ident(e.engagement_id)
     if isinstance(e, Organization.EngagementStarted):
-        tx.execute(
-            "INSERT INTO {engagements} (engagement_id, organization_id, agency_id, "
-            "consultant_ids, channels, campaign_ids, starts_at, ends_at, ended_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            (eid, str(e.organization_id), str(e.agency_id),
-             dumps(sorted(map(str, e.consultant_ids))),
-             dumps(sorted(e.channels)),
-             None if e.campaign_ids is None else dumps(sorted(map(str, e.campaign_ids))),
-             ts(e.starts_at), ts(e.ends_at)),
+        b.engagements.add(
+            engagement_id=eid, organization_id=str(e.organization_id),
+            agency_id=str(e.agency_id),
+            consultant_ids=dumps(sorted(map(str, e.consultant_ids))),
+            channels=dumps(sorted(e.channels)),
+            campaign_ids=None
+            if e.campaign_ids is None
+            else dumps(sorted(map(str, e.campaign_ids))),
+            starts_at=ts(e.starts_at), ends_at=ts(e.ends_at), ended_at=None,
         )  # fmt: skip
-    elif isinstance(e, Organization.EngagementAmended):
+        return
+    row = b.engagements.get(b.tx, eid)
+    if row is None:
+        return  # an UPDATE of no row: as the per-statement code did
+    if isinstance(e, Organization.EngagementAmended):
         to = e.terms_to
-        tx.execute(
-            "UPDATE {engagements} SET consultant_ids = ?, channels = ?, campaign_ids = ?, "
-            "ends_at = ? WHERE engagement_id = ?",
-            (dumps(to["consultant_ids"]), dumps(to["channels"]),
-             None if to["campaign_ids"] is None else dumps(to["campaign_ids"]),
-             ts(parse_ts(to["ends_at"])), eid),
+        row.update(
+            consultant_ids=dumps(to["consultant_ids"]), channels=dumps(to["channels"]),
+            campaign_ids=None if to["campaign_ids"] is None else dumps(to["campaign_ids"]),
+            ends_at=ts(parse_ts(to["ends_at"])),
         )  # fmt: skip
     elif isinstance(e, Organization.EngagementEnded):
-        tx.execute(
-            "UPDATE {engagements} SET ended_at = ? WHERE engagement_id = ?",
-            (ts(e.timestamp), eid),
-        )
+        row["ended_at"] = ts(e.timestamp)
 
 
 def apply(tx: Tx, batch: Sequence[Positioned]) -> None:
+    b = Batch(tx)
+    b.prepare(batch)
     for item in batch:
         e = item.event
         if isinstance(e, Recommendation.Event):
-            _recommendation(tx, item)
+            _recommendation(b, item)
         elif isinstance(e, Campaign.Executed):
-            _execution(tx, item, e)
+            _execution(b, item, e)
         elif isinstance(e, Organization.Event):
-            _engagement(tx, e)
+            _engagement(b, e)
+    b.flush()
 
 
 PROJECTION = Projection("register", (RECOMMENDATIONS, DECISIONS, EXECUTIONS, ENGAGEMENTS), apply)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 from uuid import UUID
 
@@ -77,12 +78,19 @@ def test_a_rebuild_under_traffic_switches_without_losing_or_repeating_an_event(
     writer = threading.Thread(target=traffic)
     writer.start()
     try:
+        # Batches are cheap now: wait for the traffic to flow, or the rebuilds could be
+        # over before the first command of it.
+        deadline = time.monotonic() + 10
+        while len(during) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        before = len(during)
         for projection in ALL:
             read_side.rebuild(projection.name, batch_size=20)
     finally:
         stop.set()
         writer.join()
-    assert len(during) > 10, "the rebuild was over before the traffic began"
+    assert before >= 3, "the traffic never began"
+    assert len(during) > before, "no command was written while the rebuilds ran"
     head = logged(ledger)[-1]
     assert read_side.wait_for(head, timeout=20) >= head
     read_side.stop()
