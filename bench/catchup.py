@@ -34,7 +34,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import ApplicationSubscription
 
-from bench.dataset import build, load_manifest
+from bench.dataset import build, load_manifest, million
 from bench.harness import Figure, Mode, Result, median
 from bench.servers import fresh_schema, schema_url
 from ledger.application import Ledger
@@ -207,13 +207,9 @@ def _run(events: int, seconds: float, peak_mib: float) -> dict[str, Any]:
 def dataset(mode: Mode) -> Iterator[tuple[Settings, int]]:
     """The events to read: the shared 1M dataset (full) or a small one built now (quick)."""
     if not mode.quick:
-        settings = Settings(database_url=schema_url(DATASET))
+        settings = million(DATASET)
         manifest = load_manifest(settings)
-        if manifest is None:
-            raise SystemExit(
-                f"no dataset in schema {DATASET}: python -m bench.dataset --events 1000000 "
-                f"--pg-schema {DATASET}"
-            )
+        assert manifest is not None
         yield settings, int(manifest["events"])
         return
     with fresh_schema("catchup_ds") as schema:

@@ -199,7 +199,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="a setting for the ledger servers, e.g. LEDGER_PROJECTIONS=external (repeatable)",
     )
-    p.add_argument("--rss-schema", help="run 'rss' on this existing bench.dataset schema")
+    p.add_argument(
+        "--rss-schema",
+        help="run 'rss' on this bench.dataset schema (full mode: the shared 1M-event one, "
+        "built first if missing; quick mode: a small fresh one)",
+    )
     p.add_argument("--output", type=Path, help="JSON file (default bench/results/<date>.json)")
     return p.parse_args(argv)
 

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from bench.baseline_app import PG_COLUMNS
-from bench.dataset import build, load_manifest
+from bench.dataset import MILLION, build, load_manifest, million
 from bench.harness import Figure, Mode, Result, Side, alternate, dump, med, stub, total
 from bench.load import Session
 from bench.servers import (
@@ -300,14 +300,13 @@ def stored_events(settings: Settings) -> int:
 
 @contextmanager
 def _store(schema: str | None, mode: Mode) -> Iterator[tuple[Settings, dict[str, Any]]]:
-    if schema is None:
+    if schema is None and mode.quick:
         with pg_store("rss", mode) as (_, settings, manifest):
             yield settings, manifest
         return
-    settings = Settings(database_url=schema_url(schema))
+    settings = million(schema or MILLION)  # full mode: the 1,000,000 events stored
     stored = load_manifest(settings)
-    if stored is None:
-        raise SystemExit(f"no bench dataset in schema {schema}: build it with bench.dataset")
+    assert stored is not None
     yield settings, stored
 
 
