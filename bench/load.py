@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -158,11 +159,16 @@ class Client:
         return response
 
 
+Observer = Callable[[str, Response, float], None]
+"""Called with (label, response, ``time.perf_counter()`` at its end) for each answer recorded."""
+
+
 class Recorder:
-    def __init__(self) -> None:
+    def __init__(self, observe: Observer | None = None) -> None:
         self.tallies: dict[str, Tally] = {}
         self.active = False  # False during the warm-up
         self.count = 0  # requests recorded (answered or failed)
+        self.observe = observe
 
     def _tally(self, label: str) -> Tally:
         return self.tallies.setdefault(label, Tally())
@@ -171,6 +177,8 @@ class Recorder:
         if not self.active:
             return
         self.count += 1
+        if self.observe is not None:
+            self.observe(label, response, time.perf_counter())
         tally = self._tally(label)
         tally.latencies.append(seconds)
         tally.statuses[response.status] += 1
@@ -290,6 +298,128 @@ async def _drive(
         total=summarize(list(tallies.values()), seconds),
         by_label={k: summarize([v], seconds) for k, v in sorted(tallies.items())},
     )
+
+
+@dataclass
+class Schedule:
+    """How an open-loop run kept to its rate: steps due, steps started, and how late."""
+
+    rate: float  # steps per second asked for
+    due: int = 0  # steps whose scheduled time fell in the measured window
+    started: int = 0  # of those, started (the rest were still waiting at the end)
+    delays: list[float] = field(default_factory=list)  # start - scheduled time, seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        ms = sorted(d * 1000 for d in self.delays)
+        return {
+            "rate": self.rate,
+            "due": self.due,
+            "started": self.started,
+            "backlog_at_end": self.due - self.started,
+            "start_delay_p50_ms": percentile(ms, 50),
+            "start_delay_p99_ms": percentile(ms, 99),
+            "start_delay_max_ms": ms[-1] if ms else 0.0,
+        }
+
+
+async def drive_rate(
+    host: str,
+    port: int,
+    sessions: list[Session],
+    *,
+    rate: float,
+    duration: float,
+    warmup: float = 0.0,
+    observe: Observer | None = None,
+    stop: asyncio.Event | None = None,
+    drain: float = REQUEST_TIMEOUT,
+) -> tuple[LoadResult, Schedule]:
+    """Open loop: start one ``step`` every ``1 / rate`` seconds, on whichever session is
+    idle, whatever the answers' latency; ``len(sessions)`` bounds the steps in flight.
+
+    A step due while every session is busy starts as soon as one is free (its delay is
+    recorded in the :class:`Schedule`), so a server slower than ``rate`` shows as a growing
+    start delay and a backlog at the end. The answers that arrive in the measured window
+    (``warmup`` to ``warmup + duration``, or until ``stop`` is set) are recorded, so the
+    2xx/s is what the server sustained; steps still in flight at the end are waited for (at
+    most ``drain`` seconds) but not recorded."""
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    recorder = Recorder(observe)
+    connections = [Connection(host, port) for _ in sessions]
+    clients = [Client(conn, recorder) for conn in connections]
+    idle: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(len(sessions)):
+        idle.put_nowait(i)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    measure_from, stop_at = start + warmup, start + warmup + duration
+    schedule = Schedule(rate)
+    running: set[asyncio.Task[None]] = set()
+    window: dict[str, float] = {}
+
+    def begin() -> None:
+        recorder.active = True
+        window["cpu"] = time.process_time()
+
+    def stopped() -> bool:
+        return stop is not None and stop.is_set()
+
+    async def one(i: int) -> None:
+        try:
+            await sessions[i].step(clients[i])
+        finally:
+            idle.put_nowait(i)
+
+    opening = loop.call_at(measure_from, begin)
+    k = 0
+    try:
+        while (due := start + k / rate) < stop_at and not stopped():
+            k += 1
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            try:
+                i = idle.get_nowait()
+            except asyncio.QueueEmpty:
+                try:
+                    i = await asyncio.wait_for(idle.get(), max(0.001, stop_at - loop.time()))
+                except TimeoutError:
+                    break
+            if due >= measure_from:
+                schedule.delays.append(loop.time() - due)
+                schedule.started += 1
+            task = asyncio.create_task(one(i))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        if not stopped():
+            await asyncio.sleep(max(0.0, stop_at - loop.time()))
+        ended = min(loop.time(), stop_at)
+        recorder.active = False
+        schedule.due = max(
+            0, _steps_before(ended, start, rate) - _steps_before(measure_from, start, rate)
+        )
+        if running:
+            await asyncio.wait(set(running), timeout=drain)
+    finally:
+        opening.cancel()
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.gather(*(conn.close() for conn in connections))
+    seconds = max(0.0, ended - measure_from)
+    tallies = recorder.tallies
+    result = LoadResult(
+        seconds=seconds,
+        connections=len(sessions),
+        client_cpu_s=time.process_time() - window.get("cpu", time.process_time()),
+        total=summarize(list(tallies.values()), seconds),
+        by_label={k: summarize([v], seconds) for k, v in sorted(tallies.items())},
+    )
+    return result, schedule
+
+
+def _steps_before(moment: float, start: float, rate: float) -> int:
+    """How many of the times ``start + j / rate`` (j = 0, 1...) fall before ``moment``."""
+    return max(0, math.ceil((moment - start) * rate - 1e-6))  # 1e-6: float noise
 
 
 def run_load(

@@ -1,0 +1,808 @@
+"""Issue 6 on the read side under write load: projection lag, and the audit page's p99.
+
+``projection_lag``: ``ledger serve --workers 2`` on PostgreSQL, the mix of ``http_pg``
+written open-loop at a fixed rate (250 commands/s; quick: 50). The lag of a command is the
+time from its 2xx to the first moment every projection's tracking row (the active
+generation's, in ``projection_tracking``) has reached the position the answer gave. A
+thread of this process polls that one-row-per-projection minimum every ``POLL_S`` seconds
+on its own connection and keeps the time each new position was first seen, so a lag is
+over-stated by at most one poll interval plus one poll's round trip (reported beside the
+figures); polling the table is cheaper than asking the API (``?after=``), which would add
+requests and a read-side wait to the server under test. Measured with the read side
+embedded in the API workers (the default) and with ``LEDGER_PROJECTIONS=external`` plus one
+``ledger projections run`` process, alternating. When the server cannot sustain the rate,
+the rate it did sustain is reported, and the lag is measured again at 80 % of it.
+
+``audit_page_p99``: a 2-worker server on the 1M-event dataset ``bench_ds_1m_seed42``
+(quick: a small dataset built here; ``BENCH_AUDIT_SCHEMA=fresh``: one of ``--events``),
+100 commands/s of the mix written open-loop in the background, and auditors fetching
+50-row audit pages of one organization and a ``WINDOW_DAYS``-day window, open-loop at
+``READ_RATE`` pages/s over ``READERS`` connections (a latency test: closed-loop readers
+would measure the queue they make themselves). The baseline is the same SQL (the active
+generation, its position, then the page's SELECT, in one transaction, as
+``projections.queries.audit.audit_trail`` issues them) run through psycopg at the same rate
+over as many connections and the same windows; the two sides alternate. After the runs,
+``EXPLAIN (ANALYZE, BUFFERS)`` of the page query for the window with the most entries and
+for its organization's whole span go into the result's params.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import dict_row
+
+from bench.dataset import load_manifest
+from bench.harness import Figure, Mode, Result, median
+from bench.load import (
+    Client,
+    LoadResult,
+    Response,
+    Schedule,
+    Session,
+    Tally,
+    drive_rate,
+    percentile,
+    summarize,
+)
+from bench.scenarios import issue_targets, ledger_server, pg_store
+from bench.servers import (
+    HOST,
+    PG_CONNINFO,
+    STARTUP_SETTLE,
+    Server,
+    running,
+    schema_url,
+)
+from bench.workloads import MixSession, bearer, split
+from ledger.settings import Settings
+from projections.db import Tx
+from projections.queries.audit import AuditFilter, select
+
+LAG_RATE, LAG_RATE_QUICK = 250.0, 50.0  # commands/s asked for
+AUDIT_WRITE_RATE = 100.0  # commands/s written while the audit pages are read
+WRITERS = 64  # open-loop sessions: commands in flight at most
+SUSTAINED = 0.95  # share of the asked rate that counts as sustained
+REDUCED = 0.8  # when not sustained, measure again at this share of the sustained rate
+POLL_S = 0.002  # tracking poll interval
+LAG_TARGET_MS, PAGE_TARGET_MS = 100.0, 25.0
+CATCH_UP_S = 300.0  # at most, before a run, for the projections to reach the log's head
+VISIBLE_S = 10.0  # at most, after a run, for its last command to become visible
+READERS = 4  # connections for the pages, each side
+READ_RATE = 20.0  # pages/s asked of each side, open-loop
+PAGE, WINDOW_DAYS, WINDOWS = 50, 30, 200
+DATASET_1M = os.environ.get("BENCH_AUDIT_SCHEMA", "bench_ds_1m_seed42")  # full mode
+BEHIND_OK = 1_000  # events the shared dataset's projections may trail its head by
+
+TRACKING = (
+    'SELECT t.projection, t.position FROM "{0}".projection_tracking t '
+    'JOIN "{0}".projection_generations g '
+    "ON g.projection = t.projection AND g.active = t.generation"
+)
+HEAD = 'SELECT coalesce(max(notification_id), 0) FROM "{0}".ledger_events'
+PROJECTIONS = 3  # audit, campaigns, register
+
+
+# Where the projections stand
+
+
+def positions(conn: psycopg.Connection[Any], schema: str) -> dict[str, int]:
+    """The position each projection's active generation has applied ({} before the read
+    side is installed)."""
+    try:
+        rows = conn.execute(TRACKING.format(schema)).fetchall()
+    except psycopg.errors.UndefinedTable:
+        return {}
+    return {str(name): int(position) for name, position in rows}
+
+
+def projected(conn: psycopg.Connection[Any], schema: str) -> tuple[int, int]:
+    """The lowest position every projection has applied, and how many are tracked."""
+    found = positions(conn, schema)
+    return min(found.values(), default=0), len(found)
+
+
+def head(conn: psycopg.Connection[Any], schema: str) -> int:
+    row = conn.execute(HEAD.format(schema)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def wait_caught_up(schema: str, timeout: float, server: Server | None = None) -> tuple[int, int]:
+    """Wait until every projection has applied the log's head; (position, head) at the end.
+    With ``server``, not getting there in time is an error that shows the server's log."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
+        while True:
+            top = head(conn, schema)
+            position, tracked = projected(conn, schema)
+            if tracked >= PROJECTIONS and position >= top:
+                return position, top
+            if time.monotonic() > deadline:
+                if server is None:
+                    return position, top
+                raise RuntimeError(
+                    f"projections at {position} of {top} after {timeout:.0f}s\n{server.tail()}"
+                )
+            if server is not None:
+                server.check_alive()
+            time.sleep(0.2)
+
+
+class Seen:
+    """When each new position was first seen (positions strictly increasing)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []  # time.perf_counter() of the poll...
+        self.positions: list[int] = []  # ...that first saw this position
+
+    def add(self, at: float, position: int) -> None:
+        if not self.positions or position > self.positions[-1]:
+            self.times.append(at)
+            self.positions.append(position)
+
+    def at(self, position: int) -> float | None:
+        """When ``position`` or a later one was first seen."""
+        i = bisect.bisect_left(self.positions, position)
+        return self.times[i] if i < len(self.times) else None
+
+
+class Tracker:
+    """Polls each projection's applied position in a thread; remembers when every one, and
+    each one, first reached each position."""
+
+    def __init__(self, schema: str, interval: float = POLL_S) -> None:
+        self.schema, self.interval = schema, interval
+        self.all = Seen()  # the lowest of the projections: visible everywhere
+        self.each: dict[str, Seen] = {}
+        self.round_trips: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lag-tracker", daemon=True)
+        self.error: BaseException | None = None
+
+    def __enter__(self) -> Tracker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        try:
+            with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
+                while not self._stop.is_set():
+                    started = time.perf_counter()
+                    found = positions(conn, self.schema)
+                    seen = time.perf_counter()
+                    self.round_trips.append(seen - started)
+                    if len(found) >= PROJECTIONS:
+                        self.all.add(seen, min(found.values()))
+                    for name, position in found.items():
+                        self.each.setdefault(name, Seen()).add(seen, position)
+                    self._stop.wait(self.interval)
+        except BaseException as e:  # reported by the run that reads the tracker
+            self.error = e
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.all.at(position) is None:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                return False
+            time.sleep(0.05)
+        return True
+
+
+@dataclass
+class Acknowledged:
+    """The 2xx answers of the measured window: when each arrived, and its position."""
+
+    commands: list[tuple[float, int]] = field(default_factory=list)
+
+    def __call__(self, label: str, response: Response, at: float) -> None:
+        del label
+        if 200 <= response.status < 300:
+            position = response.json().get("position")
+            if isinstance(position, int):
+                self.commands.append((at, position))
+
+
+def lags_ms(acked: Acknowledged, seen: Seen) -> tuple[list[float], int]:
+    """Each command's lag (sorted, ms) until ``seen`` reached its position; and how many
+    never got there."""
+    lags, unseen = [], 0
+    for at, position in acked.commands:
+        when = seen.at(position)
+        if when is None:
+            unseen += 1
+        else:
+            lags.append(max(0.0, when - at) * 1000)
+    return sorted(lags), unseen
+
+
+def lag_summary(acked: Acknowledged, tracker: Tracker) -> dict[str, Any]:
+    lags, unseen = lags_ms(acked, tracker.all)
+    trips = sorted(t * 1000 for t in tracker.round_trips)
+    each = {}
+    for name, seen in sorted(tracker.each.items()):
+        one, _ = lags_ms(acked, seen)
+        each[name] = {
+            "p50_ms": round(percentile(one, 50), 2),
+            "p99_ms": round(percentile(one, 99), 2),
+        }
+    return {
+        "commands": len(acked.commands),
+        "unseen": unseen,
+        "lag_p50_ms": round(percentile(lags, 50), 2),
+        "lag_p95_ms": round(percentile(lags, 95), 2),
+        "lag_p99_ms": round(percentile(lags, 99), 2),
+        "lag_max_ms": round(lags[-1], 2) if lags else 0.0,
+        "by_projection": each,
+        "polls": len(trips),
+        "poll_round_trip_p50_ms": round(percentile(trips, 50), 3),
+        "poll_round_trip_p99_ms": round(percentile(trips, 99), 3),
+    }
+
+
+# The projection worker process
+
+
+class ProjectionWorker(Server):
+    """``ledger projections run``: no HTTP to ask; up when it stays up for a moment."""
+
+    def wait_ready(self) -> None:
+        time.sleep(STARTUP_SETTLE)
+        self.check_alive()
+
+
+def projection_worker(url: str, logs: Path) -> ProjectionWorker:
+    exe = Path(sys.executable).parent / "ledger"
+    env = {"LEDGER_DATABASE_URL": url, "LEDGER_LOG_FORMAT": "json"}
+    return ProjectionWorker(
+        "projections", [str(exe), "projections", "run"], 0, env, logs / "projections.log"
+    )
+
+
+VARIANTS = ("embedded", "external")
+
+
+def lag_servers(variant: str, url: str, mode: Mode, logs: Path) -> list[Server]:
+    env = {**dict(mode.ledger_env), "LEDGER_PROJECTIONS": variant}
+    api = ledger_server(url, 2, logs, mode.launcher, env)
+    return [api] if variant == "embedded" else [api, projection_worker(url, logs)]
+
+
+# projection_lag
+
+
+@dataclass
+class LagRun:
+    variant: str
+    rate: float
+    load: LoadResult
+    schedule: Schedule
+    lag: dict[str, Any]
+    loadavg_1m: float
+    caught_up: tuple[int, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "rate": self.rate,
+            "loadavg_1m": self.loadavg_1m,
+            "caught_up_before": {"position": self.caught_up[0], "head": self.caught_up[1]},
+            "lag": self.lag,
+            "schedule": self.schedule.as_dict(),
+            "load": self.load.as_dict(),
+        }
+
+
+def lag_run(
+    variant: str, rate: float, schema: str, mode: Mode, targets: list[Any], logs: Path
+) -> LagRun:
+    """Start the servers of ``variant``, let the projections catch up, write at ``rate``
+    through a warm-up and a measured window, and measure each command's lag."""
+    servers = lag_servers(variant, schema_url(schema), mode, logs)
+    hands = split(targets, min(WRITERS, len(targets)))
+    with running(*servers):
+        caught_up = wait_caught_up(schema, CATCH_UP_S, servers[-1])
+        acked = Acknowledged()
+        loadavg = os.getloadavg()[0]
+        with Tracker(schema) as tracker:
+            load, schedule = asyncio.run(
+                drive_rate(
+                    HOST,
+                    servers[0].port,
+                    [MixSession(hand) for hand in hands],
+                    rate=rate,
+                    duration=mode.duration,
+                    warmup=mode.first_warmup + mode.warmup,
+                    observe=acked,
+                )
+            )
+            last = max((p for _, p in acked.commands), default=0)
+            tracker.wait_for(last, VISIBLE_S)
+        for server in servers:
+            server.check_alive()
+    if tracker.error is not None:
+        raise tracker.error
+    return LagRun(variant, rate, load, schedule, lag_summary(acked, tracker), loadavg, caught_up)
+
+
+def lag_phase(
+    rate: float, schema: str, mode: Mode, targets: list[Any], logs: Path
+) -> dict[str, list[LagRun]]:
+    """``mode.repeats`` runs of each variant at ``rate``, alternating."""
+    runs: dict[str, list[LagRun]] = {v: [] for v in VARIANTS}
+    for _ in range(mode.repeats):
+        for variant in VARIANTS:
+            runs[variant].append(lag_run(variant, rate, schema, mode, targets, logs))
+            time.sleep(0.5)
+    return runs
+
+
+def sustained(runs: list[LagRun]) -> float:
+    return median([float(r.load.total["ok_rps"]) for r in runs])
+
+
+def by_projection(runs: list[LagRun]) -> str:
+    names = sorted({n for r in runs for n in r.lag["by_projection"]})
+    return ", ".join(
+        f"{n} {median([float(r.lag['by_projection'][n]['p99_ms']) for r in runs]):.0f} ms"
+        for n in names
+    )
+
+
+def lag_figures(rate: float, runs: dict[str, list[LagRun]], asked: float) -> list[Figure]:
+    figures = []
+    for variant, rs in runs.items():
+        ok = sustained(rs)
+        held = ok >= SUSTAINED * rate
+        p99 = median([float(r.lag["lag_p99_ms"]) for r in rs])
+        unseen = sum(int(r.lag["unseen"]) for r in rs)
+        at = f"{variant}, {rate:.0f}/s asked"
+        figures += [
+            Figure(
+                f"lag p99 ({at})",
+                round(p99, 1),
+                "ms",
+                target=f"≤ {LAG_TARGET_MS:.0f} ms at {asked:.0f} commands/s",
+                met=p99 <= LAG_TARGET_MS and held and rate >= asked and unseen == 0,
+                note=f"p50 {median([float(r.lag['lag_p50_ms']) for r in rs]):.1f} ms, "
+                f"max {max(float(r.lag['lag_max_ms']) for r in rs):.0f} ms, "
+                f"{unseen} commands never seen; p99 by projection: {by_projection(rs)}",
+            ),
+            Figure(
+                f"commands/s sustained ({at})",
+                round(ok, 1),
+                "req/s",
+                target=f"≥ {SUSTAINED * rate:.0f} (95 % of {rate:.0f})",
+                met=held,
+                note="start delay p99 "
+                f"{median([float(r.schedule.as_dict()['start_delay_p99_ms']) for r in rs]):.0f}"
+                " ms, backlog at end "
+                f"{median([float(r.schedule.due - r.schedule.started) for r in rs]):.0f}",
+            ),
+        ]
+    return figures
+
+
+def projection_lag(mode: Mode) -> Result:
+    """Projection lag p99 at 250 commands/s (quick: 50), embedded and external runner."""
+    asked = LAG_RATE_QUICK if mode.quick else LAG_RATE
+    with pg_store("lag", mode) as (schema, settings, manifest), tempfile.TemporaryDirectory() as t:
+        targets = issue_targets(settings, manifest)
+        phases = {asked: lag_phase(asked, schema, mode, targets, Path(t))}
+        weakest = min(sustained(rs) for rs in phases[asked].values())
+        if weakest < SUSTAINED * asked:
+            reduced = float(max(10, int(REDUCED * weakest)))
+            print(
+                f"projection_lag: {weakest:.0f} of {asked:.0f} commands/s sustained; "
+                f"measuring again at {reduced:.0f}/s",
+                file=sys.stderr,
+                flush=True,
+            )
+            phases[reduced] = lag_phase(reduced, schema, mode, targets, Path(t))
+    figures = [f for rate, runs in phases.items() for f in lag_figures(rate, runs, asked)]
+    poll = [
+        float(r.lag["poll_round_trip_p99_ms"])
+        for p in phases.values()
+        for rs in p.values()
+        for r in rs
+    ]
+    return Result(
+        "projection_lag",
+        "measured",
+        figures,
+        params={
+            "workers": 2,
+            "rate_asked": asked,
+            "rates_measured": list(phases),
+            "writer_sessions": min(WRITERS, len(targets)),
+            "duration_s": mode.duration,
+            "warmup_s": mode.first_warmup + mode.warmup,
+            "repeats": mode.repeats,
+            "dataset_events": manifest["events"],
+            "poll_interval_ms": POLL_S * 1000,
+            "poll_round_trip_p99_ms": round(median(poll), 3),
+            "measurement": "2xx time to first poll of projection_tracking (active "
+            "generations, min over projections) at or past the answer's position",
+            "launcher": mode.launcher,
+            "ledger_env": dict(mode.ledger_env),
+        },
+        runs={
+            f"{variant}@{rate:.0f}": [r.as_dict() for r in rs]
+            for rate, runs in phases.items()
+            for variant, rs in runs.items()
+        },
+    )
+
+
+# audit_page_p99
+
+
+@dataclass(frozen=True)
+class Window:
+    org_id: str
+    since: datetime
+    until: datetime
+
+
+def windows(
+    schema: str, generation: int, orgs: list[str], last: int, n: int, seed: int = 42
+) -> list[Window]:
+    """``n`` windows of ``WINDOW_DAYS`` days, each in one organization's span of the
+    dataset (positions up to ``last``: the runs' own commands are recorded at today's date,
+    long after the dataset's simulated clock, and would stretch the spans into a gap)."""
+    sql = (
+        f'SELECT organization_id, min(recorded_at), max(recorded_at) FROM "{schema}".audit_g'
+        f"{generation} WHERE organization_id = ANY(%s) AND position <= %s "
+        "GROUP BY organization_id"
+    )
+    with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
+        rows = conn.execute(sql, (orgs, last)).fetchall()
+    spans = {str(r[0]): (r[1], r[2]) for r in rows}
+    rng, width, found = random.Random(seed), timedelta(days=WINDOW_DAYS), []
+    names = sorted(spans)
+    for _ in range(n):
+        org = rng.choice(names)
+        lo, hi = (datetime.fromisoformat(x) for x in spans[org])
+        room = max(0.0, (hi - lo - width).total_seconds())
+        since = lo + timedelta(seconds=rng.uniform(0, room))
+        found.append(Window(org, since, since + width))
+    return found
+
+
+def page_sql(window: Window, generation: int) -> tuple[list[tuple[str, tuple[Any, ...]]], str]:
+    """The statements ``audit.audit_trail`` sends for one page, with their parameters."""
+    flt = AuditFilter(organization_id=UUID(window.org_id), since=window.since, until=window.until)
+    where = flt.where()
+    tx = Tx(None, "postgres", {"audit": f"audit_g{generation}"})
+    page = tx.sql(select(where, PAGE + 1))
+    return [
+        (tx.sql("SELECT active FROM projection_generations WHERE projection = ?"), ("audit",)),
+        (
+            tx.sql(
+                "SELECT position FROM projection_tracking WHERE projection = ? AND generation = ?"
+            ),
+            ("audit", generation),
+        ),
+        (page, tuple(where.params)),
+    ], page
+
+
+@dataclass
+class AuditReader:
+    """An auditor paging through the audit trail, one window after another."""
+
+    windows: list[Window]
+    keys: dict[str, str]  # organization -> its auditor's API key
+    offset: int = 0
+
+    async def step(self, client: Client) -> None:
+        w = self.windows[self.offset % len(self.windows)]
+        self.offset += 1
+        query = urlencode(
+            {"since": w.since.isoformat(), "until": w.until.isoformat(), "limit": PAGE}
+        )
+        path = f"/v1/organizations/{w.org_id}/audit-trail?{query}"
+        await client.request("page", "GET", path, bearer(self.keys[w.org_id]))
+
+
+async def sql_readers(
+    schema: str,
+    statements: list[list[tuple[str, tuple[Any, ...]]]],
+    n: int,
+    duration: float,
+    rate: float = READ_RATE,
+) -> dict[str, Any]:
+    """The pages' statements through ``n`` psycopg connections, open-loop at ``rate`` pages
+    a second for ``duration`` seconds, timed like the HTTP pages (from the first statement
+    sent on a free connection to the last row read)."""
+    tally = Tally()
+    conns = [
+        await psycopg.AsyncConnection.connect(
+            PG_CONNINFO, autocommit=True, row_factory=dict_row, options=f"-c search_path={schema}"
+        )
+        for _ in range(n)
+    ]
+    idle: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+    for conn in conns:
+        idle.put_nowait(conn)
+    tasks: list[asyncio.Task[None]] = []
+
+    async def page(conn: psycopg.AsyncConnection[Any], sent: list[tuple[str, Any]]) -> None:
+        try:
+            started = time.perf_counter()
+            async with conn.transaction():
+                for text, params in sent:
+                    await (await conn.execute(text, params)).fetchall()
+            tally.latencies.append(time.perf_counter() - started)
+            tally.statuses[200] += 1
+        finally:
+            idle.put_nowait(conn)
+
+    loop = asyncio.get_running_loop()
+    start, k = loop.time(), 0
+    try:
+        while (due := start + k / rate) < start + duration:
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            conn = await idle.get()
+            tasks.append(asyncio.create_task(page(conn, statements[k % len(statements)])))
+            k += 1
+        await asyncio.gather(*tasks)
+    finally:
+        for conn in conns:
+            await conn.close()
+    return summarize([tally], duration)
+
+
+@dataclass
+class AuditRuns:
+    http: list[dict[str, Any]] = field(default_factory=list)
+    sql: list[dict[str, Any]] = field(default_factory=list)
+    loadavg: list[float] = field(default_factory=list)
+    writes: dict[str, Any] = field(default_factory=dict)
+
+
+async def audit_alternating(
+    port: int,
+    schema: str,
+    mode: Mode,
+    writers: list[Session],
+    readers: list[AuditReader],
+    statements: list[list[tuple[str, tuple[Any, ...]]]],
+) -> AuditRuns:
+    """The writer in the background throughout; HTTP pages and direct SQL in turn."""
+    out, stop = AuditRuns(), asyncio.Event()
+    writer = asyncio.create_task(
+        drive_rate(HOST, port, writers, rate=AUDIT_WRITE_RATE, duration=1e9, warmup=0.0, stop=stop)
+    )
+    try:
+        await drive_rate(HOST, port, list(readers), rate=READ_RATE, duration=mode.first_warmup)
+        await sql_readers(schema, statements, len(readers), mode.warmup)
+        for _ in range(mode.repeats):
+            out.loadavg.append(os.getloadavg()[0])
+            http, _ = await drive_rate(
+                HOST,
+                port,
+                list(readers),
+                rate=READ_RATE,
+                duration=mode.duration,
+                warmup=mode.warmup,
+            )
+            out.http.append(http.as_dict())
+            await asyncio.sleep(0.2)
+            out.sql.append(await sql_readers(schema, statements, len(readers), mode.duration))
+            await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        load, schedule = await writer
+    out.writes = {"load": load.as_dict(), "schedule": schedule.as_dict()}
+    return out
+
+
+def auditor_keys(settings: Settings, manifest: dict[str, Any]) -> dict[str, str]:
+    """An API key for the auditor of each organization (issued here, stored hashed)."""
+    from api.keys import KeyStore
+
+    store = KeyStore(settings)
+    try:
+        return {
+            org["id"]: store.issue(UUID(org["auditor"]), label="bench").token
+            for org in manifest["orgs"]
+        }
+    finally:
+        store.close()
+
+
+@contextmanager
+def audit_store(mode: Mode) -> Iterator[tuple[str, Settings, dict[str, Any]]]:
+    """Quick: a fresh small dataset. Full: the shared 1M-event dataset, read-only apart from
+    the commands the writer appends and the API keys issued for the run; or a fresh one of
+    ``mode.events`` with ``BENCH_AUDIT_SCHEMA=fresh``."""
+    if mode.quick or DATASET_1M == "fresh":
+        with pg_store("audit", mode) as found:
+            yield found
+        return
+    settings = Settings(database_url=schema_url(DATASET_1M))
+    manifest = load_manifest(settings)
+    if manifest is None:
+        raise RuntimeError(f"no bench dataset in schema {DATASET_1M}")
+    yield DATASET_1M, settings, manifest
+
+
+def active_audit_generation(schema: str) -> int:
+    with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
+        row = conn.execute(
+            f'SELECT active FROM "{schema}".projection_generations WHERE projection = %s',
+            ("audit",),
+        ).fetchone()
+    if row is None:
+        raise RuntimeError(f"no audit projection in {schema}")
+    return int(row[0])
+
+
+def audit_page_p99(mode: Mode) -> Result:
+    """Audit page p99 over HTTP at 1M events while 100 commands/s are written, beside the
+    same SQL run directly through psycopg."""
+    with audit_store(mode) as (schema, settings, manifest), tempfile.TemporaryDirectory() as t:
+        if schema == DATASET_1M:
+            position, top = wait_caught_up(schema, 0.0)
+            if top - position > BEHIND_OK:
+                raise RuntimeError(
+                    f"{schema}: projections at {position}, log head {top}: not caught up"
+                )
+        targets = issue_targets(settings, manifest)
+        keys = auditor_keys(settings, manifest)
+        server = ledger_server(
+            settings.database_url, 2, Path(t), mode.launcher, dict(mode.ledger_env)
+        )
+        with running(server):
+            before = wait_caught_up(schema, max(CATCH_UP_S, manifest["events"] / 300), server)
+            generation = active_audit_generation(schema)
+            chosen = windows(schema, generation, list(keys), int(manifest["events"]), WINDOWS)
+            statements = [page_sql(w, generation)[0] for w in chosen]
+            readers = [AuditReader(chosen, keys, offset=k * 7) for k in range(READERS)]
+            hands = split(targets, min(WRITERS // 2, len(targets)))
+            writers: list[Session] = [MixSession(h) for h in hands]
+            runs = asyncio.run(
+                audit_alternating(server.port, schema, mode, writers, readers, statements)
+            )
+            server.check_alive()
+        with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
+            rows = conn.execute(f'SELECT count(*) FROM "{schema}".audit_g{generation}').fetchone()
+            events = head(conn, schema)
+        found = plans(schema, generation, chosen)
+    result = audit_result(
+        mode, runs, before, events, int(rows[0]) if rows else 0, chosen[0], generation
+    )
+    result.params["plans"] = found
+    return result
+
+
+def plans(schema: str, generation: int, chosen: list[Window]) -> dict[str, list[str]]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the page query for the window with the most entries,
+    and for the whole recorded span of its organization (after the measured runs)."""
+    table = f'"{schema}".audit_g{generation}'
+    count = (
+        f"SELECT count(*) FROM {table} WHERE organization_id = %s "
+        "AND recorded_at >= %s AND recorded_at < %s"
+    )
+    span = f"SELECT min(recorded_at), max(recorded_at) FROM {table} WHERE organization_id = %s"
+    out: dict[str, list[str]] = {}
+    with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
+        conn.execute(f'SET search_path = "{schema}"')
+
+        def entries(w: Window) -> int:
+            _, params = page_sql(w, generation)[0][2]  # organization, since, until
+            row = conn.execute(count, params).fetchone()
+            return int(row[0]) if row else 0
+
+        widest = max(chosen, key=entries)
+        lo, hi = conn.execute(span, (widest.org_id,)).fetchone() or (None, None)
+        whole = Window(
+            widest.org_id,
+            datetime.fromisoformat(lo),
+            datetime.fromisoformat(hi) + timedelta(seconds=1),
+        )
+        for name, w in (("widest window", widest), ("whole span", whole)):
+            text, params = page_sql(w, generation)[0][2]
+            rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + text, params).fetchall()
+            out[f"{name}: {entries(w)} entries, {w.since:%Y-%m-%d} to {w.until:%Y-%m-%d}"] = [
+                str(r[0]) for r in rows
+            ]
+    return out
+
+
+def audit_result(
+    mode: Mode,
+    runs: AuditRuns,
+    before: tuple[int, int],
+    events: int,
+    rows: int,
+    sample: Window,
+    generation: int,
+) -> Result:
+    http_p99 = median([float(r["by_label"]["page"]["p99_ms"]) for r in runs.http])
+    sql_p99 = median([float(r["p99_ms"]) for r in runs.sql])
+    http_p50 = median([float(r["by_label"]["page"]["p50_ms"]) for r in runs.http])
+    sql_p50 = median([float(r["p50_ms"]) for r in runs.sql])
+    errors = sum(
+        int(r["total"]["non_2xx"]) + int(r["total"]["transport_errors"]) for r in runs.http
+    )
+    written = runs.writes["load"]["total"]
+    full = events >= 1_000_000
+    figures = [
+        Figure(
+            "audit page p99 (HTTP)",
+            round(http_p99, 1),
+            "ms",
+            round(sql_p99, 1),
+            f"≤ {PAGE_TARGET_MS:.0f} ms at 1M events, 100 commands/s written",
+            met=(http_p99 <= PAGE_TARGET_MS) if full else None,
+            note="baseline: the same statements through psycopg",
+        ),
+        Figure("audit page p50 (HTTP)", round(http_p50, 1), "ms", round(sql_p50, 1)),
+        Figure(
+            "pages/s (HTTP)",
+            round(median([float(r["by_label"]["page"]["ok_rps"]) for r in runs.http]), 1),
+            "req/s",
+            round(median([float(r["rps"]) for r in runs.sql]), 1),
+        ),
+        Figure("page errors", errors, "requests", target="0", met=errors == 0),
+        Figure(
+            "commands/s written meanwhile",
+            round(float(written["ok_rps"]), 1),
+            "req/s",
+            target=f"≥ {SUSTAINED * AUDIT_WRITE_RATE:.0f}",
+            met=float(written["ok_rps"]) >= SUSTAINED * AUDIT_WRITE_RATE,
+            note=f"non-2xx {written['non_2xx']}",
+        ),
+        Figure("events stored", events, "events"),
+        Figure("audit rows", rows, "rows"),
+    ]
+    return Result(
+        "audit_page_p99",
+        "measured",
+        figures,
+        params={
+            "workers": 2,
+            "readers": READERS,
+            "read_rate": READ_RATE,
+            "page": PAGE,
+            "window_days": WINDOW_DAYS,
+            "windows": WINDOWS,
+            "write_rate": AUDIT_WRITE_RATE,
+            "duration_s": mode.duration,
+            "warmup_s": mode.warmup,
+            "repeats": mode.repeats,
+            "projections_before": {"position": before[0], "head": before[1]},
+            "audit_generation": generation,
+            "sample_sql": page_sql(sample, generation)[1],
+            "launcher": mode.launcher,
+            "ledger_env": dict(mode.ledger_env),
+        },
+        runs={
+            "http": [
+                {**r, "loadavg_1m": la} for r, la in zip(runs.http, runs.loadavg, strict=True)
+            ],
+            "sql": runs.sql,
+            "writes": [runs.writes],
+        },
+    )
