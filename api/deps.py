@@ -18,6 +18,8 @@ from ledger.application import Ledger
 from ledger.identity import Actor
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{1,255}$")
+VERSION = re.compile(r"[0-9]{1,13}")
+MAX_VERSION = 10**12
 IF_MATCH = re.compile(r'^(\*|"?[1-9][0-9]{0,17}"?)$')  # strong ETags only
 KeyText = Annotated[str, StringConstraints(pattern=IDEMPOTENCY_KEY.pattern)]
 IfMatchText = Annotated[str, StringConstraints(pattern=IF_MATCH.pattern)]
@@ -90,7 +92,9 @@ async def expected_version(
     if if_match is None or if_match.strip() == "*":
         return None
     value = if_match.strip().strip('"')
-    if not value.isdigit() or int(value) < 1:
+    # ASCII digits only (str.isdigit() takes "²", which int() refuses), at most the largest
+    # version a command may expect (10^12): anything else is no ETag of this API.
+    if not VERSION.fullmatch(value) or not 1 <= int(value) <= MAX_VERSION:
         raise ApiError(
             400,
             "malformed_if_match",

@@ -48,6 +48,34 @@ def problem_document(
     return body, headers
 
 
+class _Repeated(Exception):
+    pass
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _Repeated(key)
+        found[key] = value
+    return found
+
+
+def repeated_key(body: bytes) -> str | None:
+    """A key named twice in one JSON object of ``body`` (Python's parser, like most, would
+    silently keep the last value: ambiguous input to an audit record). None otherwise, also
+    for a body that is no JSON at all: the route reports that as it always did."""
+    if not body:
+        return None
+    try:
+        json.loads(body, object_pairs_hook=_no_repeats)
+    except _Repeated as e:
+        return str(e.args[0])
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
 def _replay(body: bytes, receive: Receive) -> Receive:
     """A receive that hands the buffered body over once, then waits on the real one."""
     sent = False
@@ -120,6 +148,17 @@ class EdgeMiddleware:
                     "payload_too_large",
                     "Payload too large",
                     f"the body exceeds the limit of {self.max_body} bytes",
+                )
+                self._done(scope, method, status_holder, started)
+                return
+            repeated = repeated_key(body)
+            if repeated is not None:
+                await reply(
+                    400,
+                    "malformed_json",
+                    "Malformed JSON",
+                    f"the JSON body names the key {repeated!r} twice in one object: "
+                    "which value was meant is ambiguous, send each key once",
                 )
                 self._done(scope, method, status_holder, started)
                 return

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.commanding import COMMAND_ERRORS
 from api.deps import ActorDep, LedgerDep
+from api.problems import ApiError
 from api.reading import caught_up, position_headers, read_side, visible_to
 from ledger.reads import Reader, jsonable
 from projections.export import MEDIA_TYPES, export_audit
@@ -158,11 +159,14 @@ def campaign_state(
     Reader(ledger).campaign(actor, campaign_id)  # 404 unless visible
     caught_up(request, after)
     found, position = campaigns.campaign_state(read_side(request).db, campaign_id)
-    if found is None:
-        return JSONResponse(
-            {"detail": "not projected yet"},
-            status_code=404,
-            headers=position_headers(position, after),
+    if found is None:  # the campaign exists (checked above) but is not in the view yet
+        raise ApiError(
+            404,
+            "not_projected_yet",
+            "Not projected yet",
+            f"the campaign exists but the views have not applied it yet (they are at "
+            f"position {position}); pass after=<the position of your command> to wait for it",
+            position_headers(position, after),
         )
     return answer(dataclasses.asdict(found), position, after)
 

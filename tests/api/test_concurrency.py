@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from tests.api.conftest import Api
 
 
@@ -27,6 +29,27 @@ def test_a_malformed_if_match_is_refused_with_400(api: Api) -> None:
         f"/v1/campaigns/{api.world.campaign_id}/launch", "manager", **{"If-Match": "yesterday"}
     )
     assert r.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['"\u00b2"', '"1\u00b2"', "\u00b9", '"' + "9" * 5000 + '"', '"99999999999999999999"', '"0"'],
+    ids=["superscript", "digit-superscript", "bare-superscript", "5000-digits", "20-digits", "0"],
+)
+def test_an_if_match_that_is_no_etag_of_this_api_is_400_and_records_nothing(
+    api: Api, value: str
+) -> None:
+    """Digits that are not ASCII, versions beyond any a command may expect, zero: each is a
+    malformed If-Match (400), never an unhandled error."""
+    before = api.world.events()
+    r = api.post(
+        f"/v1/campaigns/{api.world.campaign_id}/launch",
+        "manager",
+        **{"If-Match": value.encode("latin-1")},
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "malformed_if_match"
+    assert api.world.events() == before
 
 
 def test_thirty_two_clients_with_if_match_on_one_campaign_never_overwrite(api: Api) -> None:

@@ -164,3 +164,28 @@ def test_in_memory_storage_is_refused_outside_tests(url: str) -> None:
     """Every spelling of in-memory storage is refused unless explicitly allowed."""
     with pytest.raises(StoreConfigError):
         eventsourcing_env(Settings(database_url=url))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"budget": {"amount": "1", "currency": "EUR", "period": "monthly"},'
+        b' "budget": {"amount": "2", "currency": "EUR", "period": "monthly"}}',
+        b'{"budget": {"amount": "1", "amount": "2", "currency": "EUR", "period": "monthly"}}',
+    ],
+    ids=["top-level", "nested"],
+)
+def test_a_body_that_names_a_key_twice_is_refused_and_records_nothing(
+    api: Api, body: bytes
+) -> None:
+    """Which of two values was meant is ambiguous: 400, not the last one silently."""
+    before = api.world.events()
+    r = api.client.post(
+        f"/v1/campaigns/{api.world.campaign_id}/budget",
+        content=body,
+        headers={**api.auth("manager"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "malformed_json"
+    assert "'budget'" in r.json()["detail"] or "'amount'" in r.json()["detail"]
+    assert api.world.events() == before
