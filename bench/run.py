@@ -263,5 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     path = write(record, args.output)
     print(table(results))
+    if mode.quick:
+        print(
+            "\nquick mode: one short run per side on a small dataset, a smoke test of every "
+            "scenario; its ratios and 'met' verdicts are indicative only (full mode: medians "
+            "of repeated runs, docs/performance.md)"
+        )
     print(f"\nwritten to {path}")
     return 1 if any(r.status == "failed" for r in results) else 0
