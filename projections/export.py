@@ -16,6 +16,7 @@ import itertools
 import json
 import operator
 from collections.abc import Generator
+from json.encoder import encode_basestring_ascii
 from typing import Any, Literal
 
 from projections import catalog
@@ -55,17 +56,43 @@ def export_audit(
     if writer is not None:
         writer.writerow(COLUMNS)
     cells = operator.itemgetter(*COLUMNS)  # a row's values in column order, in one call
-    encode = json.JSONEncoder(separators=(",", ":")).encode
     while batch := list(itertools.islice(rows, chunk_rows)):
         if writer is not None:
             writer.writerows(map(cells, batch))  # csv writes None as an empty field
         else:
-            buffer.write("".join([encode(_object(cells(row))) + "\n" for row in batch]))
+            buffer.write("".join([_line(cells(row)) for row in batch]))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
     if tail := buffer.getvalue():
         yield tail
+
+
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+_KEYS = tuple(encode_basestring_ascii(c) + ":" for c in COLUMNS)
+_RAW = tuple(c in JSON_COLUMNS for c in COLUMNS)
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return encode_basestring_ascii(value)
+    if type(value) is int:
+        return str(value)
+    return _ENCODE(value)
+
+
+def _line(values: tuple[Any, ...]) -> str:
+    """One NDJSON line: ``{"column":value,...}`` in column order. The JSON columns are
+    stored as canonical JSON text (``projections.codec.dumps``: sorted keys, no spaces,
+    ASCII), which is exactly what decoding and encoding them again would give: the text is
+    copied, not parsed (``_object`` is the reference, and the tests compare both)."""
+    parts = [
+        key + ((raw or "null") if is_json else _value(raw))
+        for key, raw, is_json in zip(_KEYS, values, _RAW, strict=True)
+    ]
+    return "{" + ",".join(parts) + "}\n"
 
 
 def _object(values: tuple[Any, ...]) -> dict[str, Any]:

@@ -7,6 +7,8 @@ import io
 import json
 import tracemalloc
 from datetime import datetime, timedelta
+from operator import itemgetter
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -16,7 +18,7 @@ from ledger.domain.base import LedgerAggregate
 from projections import catalog
 from projections.asof import campaign_as_of, recommendation_as_of
 from projections.errors import InvalidQuery
-from projections.export import export_audit
+from projections.export import _object, export_audit
 from projections.queries.audit import AuditFilter, audit_trail
 from projections.queries.campaigns import campaigns
 from projections.queries.paging import MAX_LIMIT
@@ -24,6 +26,7 @@ from projections.queries.register import ExceptionKind, exceptions, recommendati
 from projections.queries.report import handling_report
 from projections.service import ReadSide
 from projections.views import audit
+from projections.views.audit import COLUMNS
 from tests.projections.checks import logged
 from tests.projections.scenario import Story, tell
 from tests.support import World
@@ -172,12 +175,25 @@ def test_exports_stream_the_filtered_trail_as_csv_and_ndjson(
     lines = "".join(export_audit(read_side.db, flt, "ndjson", chunk_rows=3)).splitlines()
     objects = [json.loads(line) for line in lines]
     assert [o["position"] for o in objects] == expected
+    every = "".join(export_audit(read_side.db, AuditFilter(), "ndjson", chunk_rows=7))
+    reference = [
+        json.dumps(_object(row), separators=(",", ":"))
+        for row in map(itemgetter(*COLUMNS), stream_all(read_side))
+    ]
+    assert every.splitlines() == reference  # the copied JSON text is what re-encoding gives
     adjusted = next(o for o in objects if o["event_type"] == "Campaign.BudgetAdjusted")
     assert adjusted["budget_to"]["currency"] == "EUR"
     chunks = export_audit(read_side.db, AuditFilter(), "ndjson", chunk_rows=1)
     next(chunks)
     chunks.close()  # a client that goes away mid-export gives the connection back
     assert audit_trail(read_side.db, AuditFilter(), limit=1).items
+
+
+def stream_all(read_side: ReadSide) -> list[dict[str, Any]]:
+    """Every audit row as stored, in log order."""
+    with read_side.db.transaction() as tx:
+        vtx, _, _ = catalog.readable(tx, audit.PROJECTION)
+        return list(vtx.all("SELECT * FROM {audit} ORDER BY position"))
 
 
 def fill_audit(read_side: ReadSide, rows: int) -> None:
