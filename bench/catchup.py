@@ -131,16 +131,16 @@ def run_runner(ledger: Ledger, stop: int) -> dict[str, Any]:
         runners = [Runner(db, source, p, batch_size=BATCH) for p in ALL]
         try:
             with PeakRss() as rss:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 applied = catch_up(runners)
-                seconds = time.perf_counter() - started
+                seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             events = applied // len(ALL)
         finally:
             for runner in runners:
                 runner.close()
             source.close()
             db.close()
-    return _run(events, seconds, rss.peak_mib)
+    return _run(events, seconds, cpu, rss.peak_mib)
 
 
 class BaselineView(PostgresTrackingRecorder):
@@ -180,23 +180,27 @@ def run_baseline(ledger: Ledger, settings: Settings, stop: int) -> dict[str, Any
         events = 0
         try:
             with PeakRss() as rss:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 with ApplicationSubscription(ledger, gt=0) as subscription:
                     for event, tracking in subscription:
                         view.process(Positioned(tracking.notification_id, event), tracking)  # type: ignore[arg-type]
                         events += 1
                         if tracking.notification_id >= stop:
                             break
-                seconds = time.perf_counter() - started
+                seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         finally:
             datastore.close()
-    return _run(events, seconds, rss.peak_mib)
+    return _run(events, seconds, cpu, rss.peak_mib)
 
 
-def _run(events: int, seconds: float, peak_mib: float) -> dict[str, Any]:
+def _run(events: int, seconds: float, cpu: float, peak_mib: float) -> dict[str, Any]:
+    """One side's run; ``cpu_seconds`` is this process's CPU time (PostgreSQL's is not in
+    it), steadier than wall time on a shared machine."""
     return {
         "events": events,
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
+        "cpu_us_per_event": round(cpu / events * 1e6, 1) if events else 0.0,
         "events_per_s": round(events / seconds, 1) if seconds else 0.0,
         "peak_rss_mib": round(peak_mib, 1),
         "loadavg_1m": os.getloadavg()[0],

@@ -86,15 +86,15 @@ def _ddl_lock(tx: Tx, schema: str) -> None:
         tx.execute("SELECT pg_advisory_xact_lock(?)", (lock_key(schema, "ddl"),))
 
 
-def create_tables(tx: Tx, projection: Projection, generation: int) -> None:
+def create_tables(tx: Tx, projection: Projection, generation: int, *, indexes: bool = True) -> None:
+    """The generation's tables, with their secondary indexes unless ``indexes`` is False (a
+    rebuild adds them with :func:`create_indexes` once the bulk of the log is in)."""
     names = projection.names(generation)
     for table in projection.tables:
         physical = names[table.slot]
         tx.execute("CREATE TABLE IF NOT EXISTS " + physical + " (" + table.columns + ")")
-        for suffix, columns in table.indexes:
-            tx.execute(
-                "CREATE INDEX IF NOT EXISTS " + f"{physical}_{suffix} ON {physical} ({columns})"
-            )
+    if indexes:
+        create_indexes(tx, projection, generation)
     tx.execute(
         "INSERT INTO projection_tracking (projection, generation, position, updated_at) "
         "VALUES (?, ?, 0, ?) ON CONFLICT (projection, generation) DO NOTHING",
@@ -141,9 +141,23 @@ def install(session: Session, projection: Projection, schema: str = "") -> int:
         return generation
 
 
-def new_generation(session: Session, projection: Projection, schema: str = "") -> int:
+def create_indexes(tx: Tx, projection: Projection, generation: int) -> None:
+    """The secondary indexes of a generation's tables (idempotent)."""
+    names = projection.names(generation)
+    for table in projection.tables:
+        physical = names[table.slot]
+        for suffix, columns in table.indexes:
+            tx.execute(
+                "CREATE INDEX IF NOT EXISTS " + f"{physical}_{suffix} ON {physical} ({columns})"
+            )
+
+
+def new_generation(
+    session: Session, projection: Projection, schema: str = "", *, indexes: bool = True
+) -> int:
     """Drop what a previous rebuild left (every generation but the active one) and create
-    empty tables for the next generation, marked as being built."""
+    empty tables for the next generation, marked as being built (without their secondary
+    indexes if ``indexes`` is False)."""
     with session.transaction(write=True) as tx:
         _ddl_lock(tx, schema)
         active = active_generation(tx, projection.name, lock=True)
@@ -157,7 +171,7 @@ def new_generation(session: Session, projection: Projection, schema: str = "") -
             if old != active:
                 drop_tables(tx, projection, old)
         generation = max([active, *known]) + 1
-        create_tables(tx, projection, generation)
+        create_tables(tx, projection, generation, indexes=indexes)
         tx.execute(
             "UPDATE projection_generations SET building = ? WHERE projection = ?",
             (generation, projection.name),

@@ -16,6 +16,8 @@ from uuid import UUID
 
 
 def ts(value: datetime) -> str:
+    if value.tzinfo is UTC:  # what the ledger stores: no conversion to make
+        return value.isoformat(timespec="microseconds")
     if value.tzinfo is None:
         raise ValueError("naive datetimes are refused: every time in the ledger is UTC")
     return value.astimezone(UTC).isoformat(timespec="microseconds")
@@ -35,8 +37,13 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+# One encoder for every call: ``json.dumps`` with options builds a new one each time, which
+# costs as much as encoding a small object (every audit entry encodes its details).
+_ENCODER = json.JSONEncoder(default=_default, sort_keys=True, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, default=_default, sort_keys=True, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def loads(value: str | None) -> Any:

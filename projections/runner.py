@@ -47,6 +47,7 @@ class Runner:
         projection: Projection,
         *,
         batch_size: int = 500,
+        bulk_size: int | None = None,
         generation: int | None = None,
         owner: str | None = None,
         lease_ttl: float = 10.0,
@@ -55,6 +56,8 @@ class Runner:
         self.source = source
         self.projection = projection
         self.batch_size = batch_size
+        self.bulk_size = max(bulk_size or batch_size, batch_size)
+        self._limit = batch_size  # the next read: batch_size at the head, bulk_size behind
         self.pinned = generation
         self.owner = owner or f"runner-{uuid.uuid4().hex[:12]}"
         self.lease_ttl = lease_ttl
@@ -126,15 +129,24 @@ class Runner:
         with session.transaction() as tx:
             return catalog.tracked(tx, self.projection.name, generation) or 0
 
-    def step(self) -> int:
-        """Apply at most one batch; the number of events it held (0: caught up)."""
+    def step(self, limit: int | None = None) -> int:
+        """Apply at most one batch; the number of events it held (0: caught up).
+
+        Without ``limit`` the batch size adapts: ``batch_size`` events while the runner is
+        at the head of the log (a live batch commits as soon as its few events are there),
+        ``bulk_size`` once a batch came back full (the runner is behind: a big batch costs
+        about as many statements as a small one), back to ``batch_size`` after a short one.
+        """
         _, lease = self._open()
         if not lease.held:
             raise LeaseNotHeld("take the lease first (start)", projection=self.projection.name)
         for _ in range(3):
             generation = self.generation()
             after = self.position_in(generation)
-            batch = self.source.read(after, self.batch_size)
+            wanted = limit or self._limit
+            batch = self.source.read(after, wanted)
+            if limit is None:
+                self._limit = self.bulk_size if len(batch) >= wanted else self.batch_size
             if not batch:
                 lease.renew()
                 return 0
@@ -230,15 +242,16 @@ class Runner:
 
 def catch_up(runners: Sequence[Runner]) -> int:
     """Bring several runners to the end of the log together, in this thread; the number of
-    events applied, summed over runners. They advance batch by batch side by side, so a
-    batch is read and decoded once (the source keeps the last full batch) and applied by
-    each runner in its own transaction. Raises LeaseNotHeld if a lease is taken."""
+    events applied, summed over runners. They advance batch by batch side by side, each
+    reading ``bulk_size`` events, so a batch is read and decoded once (the source keeps the
+    last full batch) and applied by each runner in its own transaction. Raises
+    LeaseNotHeld if a lease is taken."""
     for runner in runners:
         if not runner.start():
             raise LeaseNotHeld("another runner holds the lease", projection=runner.lease_name)
     total = 0
     while True:
-        applied = [runner.step() for runner in runners]
+        applied = [runner.step(limit=runner.bulk_size) for runner in runners]
         if not any(applied):
             return total
         total += sum(applied)

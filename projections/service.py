@@ -34,6 +34,7 @@ class ReadSide:
         *,
         projections: Sequence[Projection] = ALL,
         batch_size: int = 500,
+        bulk_size: int = 5000,
         poll_interval: float = 0.1,
         idle_wait: float = 1.0,
         lease_ttl: float = 10.0,
@@ -42,6 +43,7 @@ class ReadSide:
         self.ledger = ledger
         self.projections = tuple(projections)
         self.batch_size = batch_size
+        self.bulk_size = bulk_size
         self.idle_wait = idle_wait
         self.lease_ttl = lease_ttl
         self.db = Database.from_settings(ledger.settings, pool_size=pool_size)
@@ -68,6 +70,7 @@ class ReadSide:
                 self.source,
                 p,
                 batch_size=self.batch_size,
+                bulk_size=self.bulk_size,
                 lease_ttl=self.lease_ttl,
             )
             for p in self.projections
@@ -107,7 +110,7 @@ class ReadSide:
         self.nudge()
         return wait_for(self.db, position, self.projections, timeout=timeout)
 
-    def rebuild(self, name: str, *, batch_size: int = 2000) -> RebuildResult:
+    def rebuild(self, name: str, *, batch_size: int = 5000) -> RebuildResult:
         return rebuild(self.db, self.source, named(name), batch_size=batch_size)
 
     def stop(self) -> None:
