@@ -216,7 +216,10 @@ def _pair(item: str) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from api.logs import configure_logging
+
     args = parse(argv)
+    configure_logging("json", level=30)  # the in-process ledgers: warnings only, no line per event
     funcs = registry(args)
     if args.list:
         for name in funcs:
