@@ -282,7 +282,7 @@ def rss(mode: Mode, schema: str | None = None) -> Result:
         params={
             **_params(mode, workers, manifest, "none"),
             **_starts(ledger),
-            "schema": schema or "fresh",
+            "schema": schema or ("fresh" if mode.quick else MILLION),
         },
         runs={"ledger": dump(side)},
     )
