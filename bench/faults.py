@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.run import git_state
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -76,20 +78,6 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
-
-
-def git() -> dict[str, Any]:
-    def out(*argv: str) -> str:
-        done = subprocess.run(  # noqa: S603 - git, fixed arguments
-            ["git", *argv],  # noqa: S607 - git from PATH
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return done.stdout.strip()
-
-    return {"commit": out("rev-parse", "--short", "HEAD"), "dirty": bool(out("status", "--short"))}
 
 
 def junit(path: Path) -> dict[str, dict[str, Any]]:
@@ -236,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": command,
             "mode": "quick" if args.quick else "full",
             "machine": {**info, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
-            "git": git(),
+            "git": git_state(),
             "exit": done.returncode,
             "seconds": wall,
             "tests": rows,

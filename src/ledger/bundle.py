@@ -38,8 +38,7 @@ from ledger.integrity.checkpoint import (
     verify_checkpoint,
     verify_signed,
 )
-from ledger.integrity.merkle import verify_consistency, verify_inclusion
-from ledger.merkle_log import record_leaf
+from ledger.integrity.merkle import record_leaf, verify_consistency, verify_inclusion
 
 FORMAT = "campaign-decision-ledger/bundle/v1"
 

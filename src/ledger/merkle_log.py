@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
-from ledger.integrity.merkle import EMPTY_ROOT, canonical_record, leaf_hash, node_hash
+from ledger.integrity.merkle import EMPTY_ROOT, frontier_spans, node_hash, record_leaf
 
 
 class Cursor(Protocol):
@@ -32,24 +32,6 @@ class Cursor(Protocol):
 
 
 Record = tuple[int, UUID, int, str, bytes]  # position, aggregate id, version, topic, payload
-
-
-def record_leaf(
-    position: int, aggregate_id: UUID | str, version: int, topic: str, payload: bytes
-) -> bytes:
-    """The leaf hash of one stored record (aggregate ids in canonical UUID text)."""
-    ident = str(UUID(str(aggregate_id)))
-    return leaf_hash(canonical_record(position, ident, version, topic, bytes(payload)))
-
-
-def frontier_spans(size: int) -> list[tuple[int, int]]:
-    """The right edge for ``size`` leaves as (level, index) of perfect subtrees, left first."""
-    spans, offset = [], 0
-    for level in reversed(range(size.bit_length())):
-        if size >> level & 1:
-            spans.append((level, offset >> level))
-            offset += 1 << level
-    return spans
 
 
 class MerkleTables:

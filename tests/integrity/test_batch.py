@@ -8,10 +8,15 @@ from collections.abc import Iterator
 import pytest
 
 from ledger.integrity.batch import leaf_hashes, parents
-from ledger.integrity.merkle import MemoryTree, canonical_record, leaf_hash, node_hash
-from ledger.integrity.scan import frontier_spans, record_leaf, upper_nodes
-from ledger.merkle_log import frontier_spans as log_frontier_spans
-from ledger.merkle_log import record_leaf as log_record_leaf
+from ledger.integrity.merkle import (
+    MemoryTree,
+    canonical_record,
+    frontier_spans,
+    leaf_hash,
+    node_hash,
+    record_leaf,
+)
+from ledger.integrity.scan import upper_nodes
 from ledger.verify import ahead
 
 TOPIC = "ledger.domain.recommendation:Recommendation.Submitted"
@@ -50,14 +55,22 @@ def test_parents_hash_complete_pairs_and_drop_an_odd_last() -> None:
     assert parents(level[:1]) == []
 
 
-def test_the_scan_writes_leaves_and_spans_as_the_log_does() -> None:
+def test_a_leaf_is_the_same_whichever_spelling_the_store_returns_its_id_in() -> None:
     ident = uuid.uuid4()
+    canonical = leaf_hash(canonical_record(3, str(ident), 2, TOPIC, b"{}"))
     for aggregate_id in (ident, str(ident), ident.hex, ident.hex.upper()):
-        assert record_leaf(3, aggregate_id, 2, TOPIC, b"{}") == log_record_leaf(
-            3, aggregate_id, 2, TOPIC, b"{}"
-        )
+        assert record_leaf(3, aggregate_id, 2, TOPIC, b"{}") == canonical
+        assert record_leaf(3, aggregate_id, 2, TOPIC, "{}") == canonical
+
+
+def test_the_frontier_spans_tile_the_leaves_with_one_perfect_subtree_per_set_bit() -> None:
     for size in range(70):
-        assert frontier_spans(size) == log_frontier_spans(size)
+        spans = frontier_spans(size)
+        assert [level for level, _ in spans] == sorted(
+            (lvl for lvl in range(size.bit_length()) if size >> lvl & 1), reverse=True
+        )
+        covered = [i for level, idx in spans for i in range(idx << level, (idx + 1) << level)]
+        assert covered == list(range(size))
 
 
 @pytest.mark.parametrize("levels", [1, 2, 3])

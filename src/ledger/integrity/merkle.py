@@ -32,6 +32,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeAlias
+from uuid import UUID
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -238,6 +239,25 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     return sn == 0 and fr == old_root and sr == new_root
+
+
+def record_leaf(
+    position: int, aggregate_id: object, version: int, topic: str, payload: bytes | str
+) -> bytes:
+    """The leaf hash of one stored record: aggregate ids in canonical UUID text, whichever
+    spelling the store returns them in (uuid, text, hex, upper-case hex)."""
+    data = payload.encode() if isinstance(payload, str) else bytes(payload)
+    ident = str(UUID(str(aggregate_id)))
+    return leaf_hash(canonical_record(position, ident, version, topic, data))
+
+
+def frontier_spans(size: int) -> list[tuple[int, int]]:
+    """The right edge for ``size`` leaves as (level, index) of perfect subtrees, left first."""
+    spans, offset = [], 0
+    for level in _frontier_heights(size):
+        spans.append((level, offset >> level))
+        offset += 1 << level
+    return spans
 
 
 def _frontier_heights(size: int) -> list[int]:

@@ -20,10 +20,9 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 from ledger.integrity.batch import leaf_hashes, parents
-from ledger.integrity.merkle import EMPTY_ROOT, canonical_record, leaf_hash, node_hash
+from ledger.integrity.merkle import EMPTY_ROOT, frontier_spans, node_hash, record_leaf
 
 Edge = list[tuple[int, int, bytes]]  # the right edge: (level, index, hash), left first
 
@@ -58,14 +57,6 @@ class Chunk:
         return [self.nodes.get((level, i)) for i in range(first, first + count)]
 
 
-def record_leaf(position: int, aggregate_id: Any, version: int, topic: str, payload: Any) -> bytes:
-    """The leaf of one stored record, aggregate ids in canonical UUID text (the definition
-    ``ledger.merkle_log`` writes by)."""
-    data = payload.encode() if isinstance(payload, str) else bytes(payload)
-    ident = str(UUID(str(aggregate_id)))
-    return leaf_hash(canonical_record(position, ident, version, topic, data))
-
-
 def upper_nodes(chunk_index: int, levels: int) -> list[tuple[int, int]]:
     """(level, index) of the nodes above the chunk's root that chunk ``chunk_index``
     completes when it is full: one per trailing one bit of ``chunk_index``."""
@@ -85,16 +76,6 @@ def fold(hashes: Sequence[bytes]) -> bytes:
     for h in reversed(hashes[:-1]):
         acc = node_hash(h, acc)
     return acc
-
-
-def frontier_spans(size: int) -> list[tuple[int, int]]:
-    """The right edge for ``size`` leaves as (level, index) of perfect subtrees, left first."""
-    spans, offset = [], 0
-    for level in reversed(range(size.bit_length())):
-        if size >> level & 1:
-            spans.append((level, offset >> level))
-            offset += 1 << level
-    return spans
 
 
 def node_problem(level: int, idx: int) -> Finding:
