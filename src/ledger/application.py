@@ -43,7 +43,7 @@ from ledger.errors import (
 from ledger.handlers.context import Context, Outcome
 from ledger.identity import Actor
 from ledger.positions import positions_of
-from ledger.recorders import StaleRead, stale_of
+from ledger.recorders import check_reads
 from ledger.registry import HANDLERS
 from ledger.results import CommandResult, EventRef
 from ledger.settings import Settings
@@ -214,9 +214,7 @@ class Ledger(Application[UUID]):
     def check_versions(self, expected: Mapping[UUID, int]) -> None:
         """Raise :class:`~ledger.recorders.StaleRead` unless every aggregate named is still
         at the version given (the check a batch of refusals makes without appending)."""
-        stale = stale_of(expected, self.recorder.current_versions(list(expected)))  # type: ignore[attr-defined]
-        if stale:
-            raise StaleRead(stale)
+        check_reads(expected, self.recorder.current_versions)  # type: ignore[attr-defined]
 
     def _version_conflict(self, command: c.Command) -> VersionConflict:
         target = target_of(command)

@@ -9,8 +9,8 @@ written, as for a clash on the unique (aggregate, version) key.
 
 The library retries a failed read or append ten times, 0.2 s apart: behind a stopped
 database a request would hang for seconds before the caller hears anything. Here a call is
-retried once, at once (a pooled connection that died with the server is replaced by the
-pool's pre-ping), and then the error goes up and becomes 503 with Retry-After.
+retried once, at once (the pool drops a connection that died with the server, so the retry
+gets another or a new one), and then the error goes up and becomes 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -67,8 +67,17 @@ class StaleRead(IntegrityError):
         self.stale = list(stale)
 
 
-def stale_of(expected: Mapping[UUID, int], found: Mapping[UUID, int]) -> list[UUID]:
-    return [i for i, v in expected.items() if found.get(i) != v]
+def check_reads(
+    expected: Mapping[UUID, int], versions: Callable[[list[UUID]], Mapping[UUID, int]]
+) -> None:
+    """Raise :class:`StaleRead` unless every aggregate named is still at the version given;
+    ``versions`` reads the current ones (inside the caller's transaction)."""
+    if not expected:
+        return
+    found = versions(list(expected))
+    stale = [i for i, v in expected.items() if found.get(i) != v]
+    if stale:
+        raise StaleRead(stale)
 
 
 def sqlite_versions(c: Any, table: str, ids: Sequence[UUID]) -> dict[UUID, int]:
@@ -119,11 +128,8 @@ class MerkleSQLiteRecorder(SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
-        expect: Mapping[UUID, int] = kwargs.get("expect_versions") or {}
-        if expect:  # after the insert: this transaction holds the write lock now
-            stale = stale_of(expect, self.versions(c, list(expect)))
-            if stale:
-                raise StaleRead(stale)
+        # after the insert: this transaction holds the write lock now
+        check_reads(kwargs.get("expect_versions") or {}, lambda ids: self.versions(c, ids))
         self.merkle.append(c, records(ids, stored_events))
         return ids
 
@@ -167,11 +173,8 @@ class FastFailPostgresRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        expect: Mapping[UUID, int] = kwargs.get("expect_versions") or {}
-        if expect:  # under the append lock: nobody can move these until we commit
-            stale = stale_of(expect, self.versions(curs, list(expect)))
-            if stale:
-                raise StaleRead(stale)
+        # under the append lock: nobody can move these until we commit
+        check_reads(kwargs.get("expect_versions") or {}, lambda ids: self.versions(curs, ids))
         self.merkle.append(curs, records(ids, stored_events))
         return ids
 
