@@ -22,8 +22,8 @@ from typing import Any
 from uuid import UUID
 
 from ledger.identity import Actor
+from ledger.persistence.store import backend, ddl_lock, eventsourcing_env, sqlite_path
 from ledger.settings import Settings
-from ledger.store import backend, ddl_lock, eventsourcing_env, sqlite_path
 
 KEY_PATTERN = re.compile(r"^cdl_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 

@@ -29,7 +29,7 @@ from uuid import UUID
 from fastapi import Body, FastAPI, Path
 from pydantic import BaseModel
 
-from api.schemas import body_of
+from api.http.schemas import body_of
 from ledger import commands as c
 
 AdjustBudgetBody: type[BaseModel] = body_of(c.AdjustBudget, "campaign_id")

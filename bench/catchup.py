@@ -37,7 +37,7 @@ from eventsourcing.projection import ApplicationSubscription
 from bench.dataset import build, load_manifest, million
 from bench.harness import Figure, Mode, Result, median
 from bench.servers import fresh_schema, schema_url
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from ledger.settings import Settings
 from projections import catalog
 from projections.db import Database, Tx, target_of

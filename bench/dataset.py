@@ -44,12 +44,12 @@ from eventsourcing.utils import Environment, EnvType
 
 from bench import flows as f
 from ledger import commands as c
-from ledger.application import Ledger
+from ledger.application.results import CommandResult
+from ledger.application.service import Ledger
 from ledger.errors import LedgerError
 from ledger.identity import Actor
-from ledger.results import CommandResult
+from ledger.persistence.store import APP_NAME, backend, eventsourcing_env, sqlite_path
 from ledger.settings import Settings
-from ledger.store import APP_NAME, backend, eventsourcing_env, sqlite_path
 from ledger.values import Channel, MemberRole
 
 START = datetime(2025, 1, 1, tzinfo=UTC)

@@ -19,8 +19,8 @@ from decimal import Decimal
 from uuid import UUID
 
 from ledger import commands as c
+from ledger.application.results import CommandResult
 from ledger.identity import Actor
-from ledger.results import CommandResult
 from ledger.values import (
     Budget,
     BudgetPeriod,

@@ -5,7 +5,7 @@ throw-away schema) with N stored events: a small world built by commands, then c
 recommendation's record under new aggregate ids, appended through the recorder so the
 Merkle log grows with them. Then, in the same run and on the same rows, it times:
 
-- ``verify``: ``ledger.verify.verify`` with one checkpoint (reads events, leaves and stored
+- ``verify``: ``ledger.integrity.verify.verify``, one checkpoint (reads events, leaves and stored
   nodes, recomputes every leaf and node, compares);
 - ``read + sha256``: the same events read by ``stream_events`` and each hashed once with
   hashlib (the floor for any verifier that reads the rows from this store);
@@ -28,12 +28,12 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 
-from ledger.application import Ledger
-from ledger.keyring import Keyring
-from ledger.notary import Notary
+from ledger.application.service import Ledger
+from ledger.integrity.keyring import Keyring
+from ledger.integrity.notary import Notary
+from ledger.integrity.verify import verify
+from ledger.persistence.sql import stream_events
 from ledger.settings import Settings
-from ledger.sql import stream_events
-from ledger.verify import verify
 from tests.support import Clock, World
 
 

@@ -650,7 +650,7 @@ def audit_store(mode: Mode) -> Iterator[tuple[str, Settings, dict[str, Any]]]:
 def catch_up_projections(settings: Settings) -> None:
     """Bring the dataset's read side to the head of its log, as ``ledger projections run``
     would (the first time: about a million events, a few minutes)."""
-    from ledger.application import Ledger
+    from ledger.application.service import Ledger
     from projections.service import ReadSide
 
     ledger = Ledger(settings)

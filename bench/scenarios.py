@@ -290,7 +290,7 @@ def rss(mode: Mode, schema: str | None = None) -> Result:
 
 def stored_events(settings: Settings) -> int:
     """Events in a PostgreSQL store now (the dataset plus what the runs appended)."""
-    from ledger.store import APP_NAME, eventsourcing_env
+    from ledger.persistence.store import APP_NAME, eventsourcing_env
 
     schema = eventsourcing_env(settings)["POSTGRES_SCHEMA"] or "public"
     with psycopg.connect(PG_CONNINFO) as conn:

@@ -48,7 +48,7 @@ def free_port() -> int:
 def ledger_command(workers: int, port: int, launcher: str = "cli") -> list[str]:
     """``ledger serve`` (launcher "cli"), or the same app behind ``bench.tcp_serve``."""
     if launcher == "tcp":
-        return _tcp_serve("api.app:create_app", workers, port)
+        return _tcp_serve("api.http.app:create_app", workers, port)
     exe = Path(sys.executable).parent / "ledger"
     return [str(exe), "serve", "--host", HOST, "--port", str(port), "--workers", str(workers)]
 

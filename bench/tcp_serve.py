@@ -10,7 +10,7 @@ Linux). One worker is not affected (``loop.create_server`` resolves the address 
 right ``proto``). This launcher binds ``socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)`` and
 hands it to uvicorn's own supervisor, which is what the bench uses to show the difference:
 
-    python -m bench.tcp_serve api.app:create_app --port 8000 --workers 2
+    python -m bench.tcp_serve api.http.app:create_app --port 8000 --workers 2
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from uvicorn.config import Config
 from uvicorn.server import Server
 from uvicorn.supervisors import Multiprocess
 
-from api.serving import tcp_socket
+from api.cli.serving import tcp_socket
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.tcp_serve")
-    p.add_argument("app", help="module:factory, e.g. api.app:create_app")
+    p.add_argument("app", help="module:factory, e.g. api.http.app:create_app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1)

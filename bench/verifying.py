@@ -15,9 +15,9 @@ Stores (full mode: 1,000,000 events; quick: 20,000):
 
 On each store, alternating ``mode.repeats`` times:
 
-- ``verify``: ``ledger.verify.verify`` with one checkpoint of the whole tree;
+- ``verify``: ``ledger.integrity.verify.verify`` with one checkpoint of the whole tree;
 - ``baseline``: the same events read in one snapshot by the same cursor as ``verify`` reads
-  them (``ledger.sql.snapshot``), each hashed once with ``hashlib.sha256`` in one loop: the
+  them (``ledger.persistence.sql.snapshot``), each hashed once with ``sha256`` in one loop: the
   floor for any verifier that reads the rows from this store. It reads no leaves or nodes.
 
 Figures are medians of events per second (wall clock), with the process CPU time beside
@@ -42,13 +42,13 @@ from psycopg import sql
 from bench.harness import Figure, Mode, Result
 from bench.integrity import fill
 from bench.servers import PG_CONNINFO, fresh_schema, schema_url
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from ledger.integrity.checkpoint import Checkpoint, SigningKey
-from ledger.keyring import Keyring
-from ledger.notary import Notary
+from ledger.integrity.keyring import Keyring
+from ledger.integrity.notary import Notary
+from ledger.integrity.verify import CHUNK_LEVELS, read_events, verify
+from ledger.persistence.sql import snapshot
 from ledger.settings import Settings
-from ledger.sql import snapshot
-from ledger.verify import CHUNK_LEVELS, read_events, verify
 
 SHARED = os.environ.get("BENCH_VERIFY_SCHEMA", "bench_ds_1m_seed42")
 TARGET = 100_000

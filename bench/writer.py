@@ -29,7 +29,7 @@ import psycopg
 from bench.dataset import build
 from bench.servers import fresh_schema, schema_url
 from ledger import commands as c
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from ledger.identity import Actor
 from ledger.settings import Settings
 from ledger.values import Budget, BudgetPeriod, ProposedChange, RecommendationKind
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", action="store_true", help="statements per command first")
     args = p.parse_args(argv)
     from api.logs import configure_logging
-    from ledger.group_commit import GroupCommitter
+    from ledger.application.group_commit import GroupCommitter
 
     with fresh_schema("writer") as schema:
         settings = Settings(database_url=schema_url(schema))

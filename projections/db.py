@@ -1,9 +1,9 @@
 """A thin connection layer for the read tables, in the same database as the events.
 
-SQLite: the ledger's own file (``ledger.store.sqlite_path``), WAL, one connection per user at
-a time (a small LIFO pool). PostgreSQL: psycopg 3 with ``psycopg_pool``, every connection's
-``search_path`` set to the schema named by the URL's ``?schema=``, so table names are written
-unqualified and the same SQL runs on both.
+SQLite: the ledger's own file (``ledger.persistence.store.sqlite_path``), WAL, one connection
+per user at a time (a small LIFO pool). PostgreSQL: psycopg 3 with ``psycopg_pool``, every
+connection's ``search_path`` set to the schema named by the URL's ``?schema=``, so table names
+are written unqualified and the same SQL runs on both.
 
 The dialect differences live here and nowhere else:
 
@@ -35,8 +35,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from ledger.persistence.store import backend, eventsourcing_env, sqlite_path
 from ledger.settings import Settings
-from ledger.store import backend, eventsourcing_env, sqlite_path
 from projections.errors import ProjectionNotReady
 
 Row = dict[str, Any]

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from types import TracebackType
 
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from projections import catalog
 from projections.catalog import Projection
 from projections.db import Database

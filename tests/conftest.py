@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from ledger.settings import Settings
 from tests.support import Clock
 

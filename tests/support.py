@@ -11,9 +11,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from ledger import commands as c
-from ledger.application import Ledger
+from ledger.application.results import CommandResult
+from ledger.application.service import Ledger
 from ledger.identity import Actor
-from ledger.results import CommandResult
 from ledger.values import (
     Budget,
     BudgetPeriod,

@@ -20,11 +20,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ledger.application.results import event_id
 from ledger.domain.campaign import Campaign
 from ledger.domain.idempotency import CommandRecord
 from ledger.domain.organization import Organization
 from ledger.domain.recommendation import Recommendation
-from ledger.results import event_id
 from projections.catalog import Projection, Table
 from projections.codec import dumps, flag, ident, ts
 from projections.db import Tx

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.keys import KeyStore
 from ledger.identity import Actor
 from ledger.settings import Settings

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from api.app import create_app
-from api.cli import openapi_text
+from api.cli.main import openapi_text
+from api.http.app import create_app
 from ledger.settings import Settings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.persistence.store import StoreConfigError, eventsourcing_env
 from ledger.settings import Settings
-from ledger.store import StoreConfigError, eventsourcing_env
 from tests.api.conftest import Api
 
 BUDGET = {"currency": "EUR", "period": "monthly"}

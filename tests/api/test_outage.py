@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from ledger.settings import Settings
 from tests.conftest import PG_URL
 from tests.proxy import Proxy

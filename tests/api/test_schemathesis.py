@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from api.app import create_app
-from api.demo import seed_store
+from api.cli.demo import seed_store
+from api.http.app import create_app
 from ledger.settings import Settings
 
 _DIR = Path(tempfile.mkdtemp(prefix="ledger-st-"))

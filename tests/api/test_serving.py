@@ -11,7 +11,7 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import Server
 
-from api.serving import SilentConnectionTimeout, tcp_socket
+from api.cli.serving import SilentConnectionTimeout, tcp_socket
 
 
 async def hello(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.admission import AdmissionSettings, Gate
-from api.app import create_app
+from api.http.admission import AdmissionSettings, Gate
+from api.http.app import create_app
 from api.keys import KeyStore
 from ledger.settings import Settings
 from tests.api.conftest import Api

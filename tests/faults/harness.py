@@ -674,7 +674,7 @@ class ReadSideProbe:
     """The read tables of a schema, opened from the test process."""
 
     def __init__(self, url: str) -> None:
-        from ledger.application import Ledger
+        from ledger.application.service import Ledger
         from ledger.settings import Settings
         from projections.service import ReadSide
 

@@ -2,7 +2,7 @@
 request leaves at its scheduled time, whatever the answers, so a slow server cannot slow
 the load down). What is not served must be shed with 429 or 503, never another 5xx or a
 dropped connection, and each shed answer is a problem document with a code and
-Retry-After (admission control, ``api.admission``; not uvicorn's plain-text 503); latency
+Retry-After (admission control, ``api.http.admission``; not uvicorn's plain-text 503); latency
 (from sending to the answer) stays within the configured timeouts: the queue deadline, the
 wait for a pooled connection and for the append's lock; and once the load drops back to
 half the capacity, p99 (counted from each request's scheduled time) is normal again within
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from api.admission import AdmissionSettings
+from api.http.admission import AdmissionSettings
 from ledger.settings import Settings
 from tests.faults.conftest import Store
 from tests.faults.harness import (

@@ -17,7 +17,7 @@ from ledger.integrity.merkle import (
     record_leaf,
 )
 from ledger.integrity.scan import upper_nodes
-from ledger.verify import ahead
+from ledger.integrity.verify import ahead
 
 TOPIC = "ledger.domain.recommendation:Recommendation.Submitted"
 

@@ -15,10 +15,10 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from typer.testing import CliRunner
 
-from api.cli import app as cli_app
-from ledger.application import Ledger
-from ledger.keyring import Keyring
-from ledger.notary import Notary
+from api.cli.main import app as cli_app
+from ledger.application.service import Ledger
+from ledger.integrity.keyring import Keyring
+from ledger.integrity.notary import Notary
 from ledger.settings import Settings
 from tests.api.conftest import api  # noqa: F401 - the HTTP fixture, for receipts over HTTP
 from tests.conftest import PG_URL
@@ -182,6 +182,6 @@ def log(database_url: str, ledger: Ledger, clock: Clock, tmp_path: Path) -> Iter
 
 
 def position_of(ledger: Ledger, aggregate_id: UUID, version: int = 1) -> int:
-    from ledger.positions import positions_of
+    from ledger.persistence.positions import positions_of
 
     return positions_of(ledger.recorder, [(aggregate_id, version)])[(aggregate_id, version)]

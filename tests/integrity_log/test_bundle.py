@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ledger.bundle import canonical
+from ledger.integrity.bundle import canonical
 from ledger.integrity.checkpoint import Checkpoint, SigningKey
 from tests.integrity_log.conftest import Log
 

@@ -14,7 +14,7 @@ import pytest
 
 from ledger.integrity.checkpoint import Checkpoint
 from ledger.integrity.merkle import root
-from ledger.verify import Finding, Report, verify
+from ledger.integrity.verify import Finding, Report, verify
 from tests.integrity_log.conftest import Log
 
 SMALL_CHUNKS = (1, 2, 3)  # 2, 4 and 8 leaves per chunk

@@ -6,7 +6,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from ledger.bundle import load_public_keys, verify_bundle
+from ledger.integrity.bundle import load_public_keys, verify_bundle
 from tests.api.conftest import Api
 from tests.integrity_log.conftest import Raw
 

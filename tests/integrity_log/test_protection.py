@@ -15,20 +15,20 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
-import ledger.application as application
-from api.cli import app as cli_app
-from ledger.application import Ledger
-from ledger.keyring import Keyring
-from ledger.notary import Notary
-from ledger.protection import (
+import ledger.application.service as application
+from api.cli.main import app as cli_app
+from ledger.application.service import Ledger
+from ledger.integrity.keyring import Keyring
+from ledger.integrity.notary import Notary
+from ledger.integrity.protection import (
     EVENTS_TABLE,
     MERKLE_TABLES,
     ROW_TRIGGER,
     TRUNCATE_TRIGGER,
     installed,
 )
+from ledger.integrity.verify import verify
 from ledger.settings import Settings
-from ledger.verify import verify
 from tests.conftest import PG_URL
 from tests.support import Clock, World
 

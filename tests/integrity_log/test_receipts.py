@@ -14,13 +14,13 @@ from uuid import uuid4
 import pytest
 
 from ledger import commands as c
-from ledger.bundle import load_public_keys, verify_receipt
 from ledger.identity import Actor
+from ledger.integrity.bundle import load_public_keys, verify_receipt
 from ledger.integrity.checkpoint import Checkpoint, require_consistency, verify_checkpoint
+from ledger.integrity.keyring import Keyring
 from ledger.integrity.merkle import verify_inclusion
-from ledger.keyring import Keyring
+from ledger.integrity.verify import verify
 from ledger.values import MemberRole
-from ledger.verify import verify
 from tests.api.conftest import Api
 from tests.integrity_log.conftest import Log, position_of
 

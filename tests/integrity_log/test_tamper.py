@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-import ledger.verify as verify_module
+import ledger.integrity.verify as verify_module
 from ledger.integrity.checkpoint import SigningKey
-from ledger.verify import Report, verify
+from ledger.integrity.verify import Report, verify
 from tests.integrity_log.conftest import Log
 
 

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from ledger import commands as c
-from ledger.application import Ledger
+from ledger.application.results import CommandResult
+from ledger.application.service import Ledger
 from ledger.errors import (
     ConcurrencyExhausted,
     Conflict,
@@ -25,7 +26,6 @@ from ledger.errors import (
     LedgerError,
     VersionConflict,
 )
-from ledger.results import CommandResult
 from ledger.settings import Settings
 from tests.support import Clock, World, budget
 

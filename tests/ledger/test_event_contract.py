@@ -29,7 +29,7 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.campaign import Campaign
 from ledger.domain.idempotency import CommandRecord

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from ledger import commands as c
-from ledger.application import Ledger
+from ledger.application.group_commit import BatchView, Cache, GroupCommitter, Job
+from ledger.application.service import Ledger
 from ledger.errors import IdempotencyKeyInFlight, NotFound, RoleRequired, VersionConflict
-from ledger.group_commit import BatchView, Cache, GroupCommitter, Job
-from ledger.recorders import StaleRead
+from ledger.persistence.recorders import StaleRead
 from ledger.values import MemberRole
 from tests.support import Clock, World, budget
 

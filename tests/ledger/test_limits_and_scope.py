@@ -9,7 +9,7 @@ import pytest
 
 from ledger import commands as c
 from ledger.errors import EngagementRequired, InvalidCommand, RoleRequired
-from ledger.limits import increase
+from ledger.policy.limits import increase
 from ledger.values import Channel, ProposedChange
 from tests.ledger.checks import assert_refused, campaign, recommendation
 from tests.support import World, budget

@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 
 from ledger import commands as c
+from ledger.application.reads import Reader
 from ledger.errors import NotFound
-from ledger.reads import Reader
 from tests.ledger.checks import decision, other_consultant
 from tests.support import World, budget
 

@@ -18,10 +18,10 @@ from uuid import UUID, uuid4
 from eventsourcing.utils import resolve_topic
 
 from ledger import commands as c
+from ledger.application.results import CommandResult
 from ledger.domain.base import LedgerAggregate
 from ledger.errors import NotFound
 from ledger.identity import Actor
-from ledger.results import CommandResult
 from ledger.values import Channel, KpiTarget, MemberRole, ProposedChange
 from tests.ledger.checks import (
     amend_command,

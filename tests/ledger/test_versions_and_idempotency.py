@@ -14,7 +14,7 @@ import pytest
 from eventsourcing.application import AggregateNotFoundError
 
 from ledger import commands as c
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from ledger.domain.idempotency import CommandRecord, record_id
 from ledger.errors import IdempotencyKeyReused, InvalidCommand, RoleRequired, VersionConflict
 from ledger.values import Channel, RejectionReason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from projections import catalog
 from projections.catalog import Projection
 from projections.db import Database, Tx

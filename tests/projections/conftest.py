@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from projections.service import ReadSide
 from tests.support import Clock, World
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from projections import catalog
 from projections.catalog import Projection, Table
 from projections.db import COPY_FROM, SQLITE_CHUNK, Tx

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pytest
 
 import projections.rebuild as rebuilding
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from projections.catalog import Projection
 from projections.db import Database
 from projections.rebuild import checksum, rebuild

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from ledger.domain.base import LedgerAggregate
 from projections import catalog
 from projections.asof import campaign_as_of, recommendation_as_of

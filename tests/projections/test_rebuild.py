@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 
 from ledger import commands as c
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from ledger.values import Channel
 from projections.queries.campaigns import campaigns
 from projections.queries.register import recommendations

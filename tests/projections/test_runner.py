@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from projections.catalog import Projection
 from projections.errors import LeaseNotHeld, PositionNotAdvanced
 from projections.rebuild import checksum
@@ -98,7 +98,7 @@ def test_a_crash_between_batches_resumes_from_the_tracking_row(
 
 CRASHING_RUNNER = """
 import os, sys
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from ledger.settings import Settings
 from projections.catalog import Projection
 from projections.db import Database

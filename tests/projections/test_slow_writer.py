@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from ledger import commands as c
-from ledger.application import Ledger
-from ledger.results import CommandResult
+from ledger.application.results import CommandResult
+from ledger.application.service import Ledger
 from ledger.values import Channel
 from projections.runner import Runner
 from projections.service import ReadSide

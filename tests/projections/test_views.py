@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from ledger.domain import campaign, organization, recommendation
 from ledger.domain.base import LedgerAggregate
 from projections.queries.audit import AuditFilter, audit_trail

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import uuid4
 
 from ledger import commands as c
+from ledger.application.results import event_id
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.campaign import OPEN_STATUSES, STATUS_EVENTS, TRANSITIONS, Campaign
 from ledger.domain.organization import Organization
@@ -19,9 +20,8 @@ from ledger.errors import (
     RoleRequired,
 )
 from ledger.handlers.context import Context, Outcome
-from ledger.limits import above_limit, increase
-from ledger.results import event_id
-from ledger.rights import require_role
+from ledger.policy.limits import above_limit, increase
+from ledger.policy.rights import require_role
 from ledger.values import Budget, ProposedChange, Role
 
 PLANNERS = frozenset({Role.MANAGER})

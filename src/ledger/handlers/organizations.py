@@ -9,7 +9,7 @@ from ledger import commands as c
 from ledger.domain.organization import EngagementTerms, Organization
 from ledger.errors import Forbidden, InvalidCommand, InvalidTransition
 from ledger.handlers.context import Context, Outcome
-from ledger.rights import require_role
+from ledger.policy.rights import require_role
 from ledger.values import Role
 
 ADMINS = frozenset({Role.ADMIN})

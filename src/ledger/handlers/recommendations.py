@@ -20,8 +20,8 @@ from ledger.errors import (
     SegregationOfDuties,
 )
 from ledger.handlers.context import Context, Outcome
-from ledger.limits import above_limit
-from ledger.rights import require_engagement, require_role, require_visible
+from ledger.policy.limits import above_limit
+from ledger.policy.rights import require_engagement, require_role, require_visible
 from ledger.values import ACTIONABLE_KINDS, ProposedChange, RecommendationKind, Role
 
 DECIDERS = frozenset({Role.MANAGER, Role.EXECUTIVE})

@@ -1,0 +1,1 @@
+"""The HTTP edge: the FastAPI application, its routes, schemas and problems."""

@@ -1,0 +1,227 @@
+"""Edge middleware (pure ASGI): request ids, body size limit, media type, one log line and
+metrics per request."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.http import metrics
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+log = structlog.get_logger("api.request")
+
+
+def problem_document(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    request_id: str,
+    path: str,
+    context: dict[str, Any] | None = None,
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """A problem+json body and its headers, for answers given before any route runs (the
+    same document as ``api.http.problems.problem``). No X-Request-Id: the edge adds it."""
+    document: dict[str, Any] = {
+        "type": f"https://campaign-decision-ledger.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": path,
+        "request_id": request_id,
+    }
+    if context:
+        document["context"] = context
+    body = json.dumps(document).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    return body, headers
+
+
+class _Repeated(Exception):
+    pass
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _Repeated(key)
+        found[key] = value
+    return found
+
+
+def repeated_key(body: bytes) -> str | None:
+    """A key named twice in one JSON object of ``body`` (Python's parser, like most, would
+    silently keep the last value: ambiguous input to an audit record). None otherwise, also
+    for a body that is no JSON at all: the route reports that as it always did."""
+    if not body:
+        return None
+    try:
+        json.loads(body, object_pairs_hook=_no_repeats)
+    except _Repeated as e:
+        return str(e.args[0])
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the buffered body over once, then waits on the real one."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get("x-request-id", "")
+        request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status_holder: dict[str, Any] = {"status": 500}
+        method, path = scope["method"], scope["path"]
+
+        async def reply(status: int, code: str, title: str, detail: str) -> None:
+            body, hdrs = problem_document(status, code, title, detail, request_id, path)
+            hdrs.append((b"x-request-id", request_id.encode()))
+            status_holder["status"] = status
+            await send({"type": "http.response.start", "status": status, "headers": hdrs})
+            await send({"type": "http.response.body", "body": body})
+
+        if method in ("POST", "PUT", "PATCH"):
+            length = headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_body:
+                await reply(
+                    413,
+                    "payload_too_large",
+                    "Payload too large",
+                    f"the body exceeds the limit of {self.max_body} bytes",
+                )
+                self._done(scope, method, status_holder, started)
+                return
+            ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+            has_body = (length not in (None, "0")) or "transfer-encoding" in headers
+            if has_body and ctype != "application/json":
+                await reply(
+                    415,
+                    "unsupported_media_type",
+                    "Unsupported media type",
+                    "send the body as application/json",
+                )
+                self._done(scope, method, status_holder, started)
+                return
+
+        downstream = receive
+        if method in ("POST", "PUT", "PATCH"):
+            body = await self._read_body(receive)
+            if body is None:
+                await reply(
+                    413,
+                    "payload_too_large",
+                    "Payload too large",
+                    f"the body exceeds the limit of {self.max_body} bytes",
+                )
+                self._done(scope, method, status_holder, started)
+                return
+            repeated = repeated_key(body)
+            if repeated is not None:
+                await reply(
+                    400,
+                    "malformed_json",
+                    "Malformed JSON",
+                    f"the JSON body names the key {repeated!r} twice in one object: "
+                    "which value was meant is ambiguous, send each key once",
+                )
+                self._done(scope, method, status_holder, started)
+                return
+            downstream = _replay(body, receive)
+
+        response_started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status_holder["status"] = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, downstream, send_wrapper)
+        except Exception:
+            # Answer here, inside the edge, so the client gets a problem document with its
+            # request id and the connection stays usable; the traceback goes to the log.
+            log.exception("unhandled error", path=path)
+            if not response_started:
+                await reply(
+                    500,
+                    "internal_error",
+                    "Internal error",
+                    "an unexpected error occurred; quote the request id when reporting it",
+                )
+        finally:
+            self._done(scope, method, status_holder, started)
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole request body, or None when it is over the limit (however it was sent)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    @staticmethod
+    def _done(scope: Scope, method: str, status: dict[str, Any], started: float) -> None:
+        elapsed = time.perf_counter() - started
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        metrics.observe_request(method, template, status["status"], elapsed)
+        log.info(
+            "request",
+            method=method,
+            route=template,
+            path=scope["path"],
+            status=status["status"],
+            duration_ms=round(elapsed * 1000, 2),
+            actor_id=scope.get("state", {}).get("actor_id"),
+        )

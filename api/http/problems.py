@@ -1,0 +1,234 @@
+"""The one place where errors become HTTP answers: RFC 9457 problem+json with a stable code.
+
+not found 404, forbidden 403, rule violation or conflict 409, invalid input 422, store
+unavailable 503 with Retry-After, anything else 500 with the request id and no internals.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+import psycopg
+import psycopg_pool
+import structlog
+from eventsourcing import persistence as es_persistence
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger import errors as e
+from projections.errors import ProjectionError
+
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    es_persistence.OperationalError,
+    es_persistence.InterfaceError,
+    psycopg.OperationalError,
+    psycopg_pool.PoolTimeout,
+    sqlite3.OperationalError,
+)
+
+log = structlog.get_logger("api.http.problems")
+MEDIA_TYPE = "application/problem+json"
+
+PROJECTION_STATUS = {
+    "ProjectionNotReady": (503, "projections_not_ready"),
+    "InvalidQuery": (400, "invalid_query"),
+    "UnknownProjection": (404, "not_found"),
+}
+
+STATUS: list[tuple[type[e.LedgerError], int]] = [
+    (e.NotFound, 404),
+    (e.Forbidden, 403),
+    (e.IdempotencyKeyReused, 422),
+    (e.IdempotencyKeyInFlight, 409),
+    (e.InvalidCommand, 422),
+    (e.RuleViolation, 409),
+    (e.Conflict, 409),
+    (e.StoreUnavailable, 503),
+]
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[dict[str, Any]] | None = None
+    context: dict[str, Any] | None = None
+
+
+class ApiError(Exception):
+    """An error raised by the edge itself (authentication, headers, media types)."""
+
+    def __init__(
+        self, status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.title, self.detail = status, code, title, detail
+        self.headers = headers or {}
+
+
+def problem(
+    request: Request,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = Problem(
+        type=f"https://campaign-decision-ledger.dev/problems/{code}",
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
+        instance=request.url.path,
+        request_id=getattr(request.state, "request_id", None),
+        **extra,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def status_of(error: e.LedgerError) -> int:
+    for cls, status in STATUS:
+        if isinstance(error, cls):
+            return status
+    return 500
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(e.LedgerError)
+    async def ledger_error(request: Request, exc: e.LedgerError) -> JSONResponse:
+        status = status_of(exc)
+        headers = {"Retry-After": "1"} if status == 503 else None
+        context = {k: _jsonable(v) for k, v in exc.context.items()}
+        return problem(
+            request, status, exc.code, exc.title, exc.detail, headers, context=context or None
+        )
+
+    @app.exception_handler(ProjectionError)
+    async def projection_error(request: Request, exc: ProjectionError) -> JSONResponse:
+        status, code = PROJECTION_STATUS.get(type(exc).__name__, (500, "internal_error"))
+        headers = {"Retry-After": "2"} if status == 503 else None
+        return problem(
+            request, status, code, exc.code.replace("_", " ").capitalize(), str(exc), headers
+        )
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return problem(request, exc.status, exc.code, exc.title, exc.detail, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [_clean(err) for err in exc.errors()]
+        if any(err.get("type") == "json_invalid" for err in errors):
+            return problem(
+                request,
+                400,
+                "malformed_json",
+                "Malformed JSON",
+                "the request body is not valid JSON",
+                errors=errors,
+            )
+        floats = [err for err in errors if "never a float" in str(err.get("msg", ""))]
+        code = "float_money_refused" if floats else "invalid_request"
+        return problem(
+            request,
+            422,
+            code,
+            "Invalid request",
+            "the request does not match the documented schema",
+            errors=errors,
+        )
+
+    @app.exception_handler(ValidationError)
+    async def invalid_command(request: Request, exc: ValidationError) -> JSONResponse:
+        errors = [_clean(err) for err in exc.errors()]
+        reason = errors[0]["msg"].removeprefix("Value error, ") if errors else "invalid"
+        return problem(
+            request,
+            422,
+            "invalid_command",
+            "Invalid command",
+            f"the command is not valid: {reason}",
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {
+            400: "malformed_json",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+            415: "unsupported_media_type",
+        }
+        code = codes.get(exc.status_code, f"http_{exc.status_code}")
+        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
+        return problem(request, exc.status_code, code, str(exc.detail), str(exc.detail), headers)
+
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("store unavailable", error=type(exc).__name__)
+        return problem(
+            request,
+            503,
+            "store_unavailable",
+            "Event store unavailable",
+            "the store cannot be reached; retry shortly",
+            {"Retry-After": "1"},
+        )
+
+    for cls in UNAVAILABLE:
+        app.add_exception_handler(cls, unavailable)
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path)
+        return problem(
+            request,
+            500,
+            "internal_error",
+            "Internal error",
+            "an unexpected error occurred; quote the request id when reporting it",
+        )
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method any route offers on ``path`` (routes may live in several routers)."""
+    methods: set[str] = set()
+    for template, ops in app.openapi()["paths"].items():
+        pattern = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in ops}
+    return sorted(methods)
+
+
+def _clean(err: Any) -> dict[str, Any]:
+    """A validation error without the raw input echo or internals."""
+    out = {
+        "loc": [str(p) for p in err.get("loc", ())],
+        "msg": str(err.get("msg", "")),
+        "type": str(err.get("type", "")),
+    }
+    return out

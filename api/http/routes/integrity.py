@@ -1,0 +1,178 @@
+"""Tamper evidence over HTTP: public keys, checkpoints, consistency and inclusion proofs,
+receipts, full verification and audit bundles."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.background import BackgroundTask
+
+from api.http.commanding import COMMAND_ERRORS
+from api.http.deps import ActorDep, LedgerDep
+from api.http.problems import ApiError
+from ledger.application.reads import Reader
+from ledger.errors import NotFound
+from ledger.identity import Actor
+from ledger.integrity.bundle_export import export_bundle
+from ledger.integrity.notary import Notary, b64, json_checkpoint
+from ledger.integrity.verify import verify
+from ledger.values import Role
+
+router = APIRouter(prefix="/v1", tags=["integrity"])
+MAX_POSITION = 2**63 - 1
+ERRORS: dict[int | str, dict[str, Any]] = {
+    k: v for k, v in COMMAND_ERRORS.items() if k in (400, 401, 403, 404, 422, 500, 503)
+}
+
+
+def notary(request: Request) -> Notary:
+    found: Notary = request.app.state.notary
+    return found
+
+
+@router.get("/integrity/keys", summary="Every public key that signed checkpoints")
+def public_keys(request: Request) -> dict[str, Any]:
+    ring = notary(request).keyring
+    return {"signing_key_id": ring.signing.key_id, "keys": ring.public_pems()}
+
+
+@router.get(
+    "/integrity/checkpoints/latest", responses=ERRORS, summary="The latest signed tree head"
+)
+def latest_checkpoint(request: Request, actor: ActorDep) -> dict[str, Any]:
+    latest = notary(request).latest()
+    if latest is None:
+        raise ApiError(404, "not_found", "Not found", "no checkpoint has been issued yet")
+    return json_checkpoint(latest)
+
+
+@router.post(
+    "/integrity/checkpoints",
+    responses=ERRORS,
+    status_code=201,
+    summary="Sign the current tree head now",
+)
+def issue_checkpoint(request: Request, actor: ActorDep) -> dict[str, Any]:
+    return json_checkpoint(notary(request).issue_checkpoint())
+
+
+@router.get(
+    "/integrity/consistency",
+    responses=ERRORS,
+    summary="Proof that the tree of size `from` is a prefix of the tree of size `to`",
+)
+def consistency(
+    request: Request,
+    actor: ActorDep,
+    old: Annotated[int, Query(alias="from", ge=0, le=MAX_POSITION)],
+    new: Annotated[int, Query(alias="to", ge=0, le=MAX_POSITION)],
+) -> dict[str, Any]:
+    n = notary(request)
+    if not old <= new <= n.tree_size():
+        raise ApiError(
+            422,
+            "invalid_request",
+            "Invalid request",
+            "need 0 <= from <= to <= the current tree size",
+        )
+    return {"from": old, "to": new, "proof": [b64(h) for h in n.consistency(old, new)]}
+
+
+def _require_visible(ledger: Any, actor: Actor, position: int) -> None:
+    found = ledger.recorder.select_notifications(position, 1, stop=position)
+    if not found:
+        raise NotFound("event not found", position=position)
+    n = found[0]
+    event = ledger.mapper.to_domain_event(
+        StoredEvent(n.originator_id, n.originator_version, n.topic, n.state)
+    )
+    Reader(ledger).history_check(actor, event.originator_id, position)
+
+
+@router.get(
+    "/receipts",
+    responses=ERRORS,
+    summary="A receipt for stored events: leaf hashes now, inclusion proofs once a "
+    "checkpoint covers them",
+)
+def receipt(
+    request: Request,
+    ledger: LedgerDep,
+    actor: ActorDep,
+    position: Annotated[list[int], Query(min_length=1, max_length=50)],
+) -> dict[str, Any]:
+    for p in position:
+        if not 1 <= p <= MAX_POSITION:
+            raise NotFound("event not found", position=p)
+        _require_visible(ledger, actor, p)
+    return notary(request).receipt(position)
+
+
+def _require_auditor(ledger: Any, actor: Actor, organization_id: UUID) -> None:
+    org = Reader(ledger).organization(actor, organization_id)
+    if not org.roles_of(actor.actor_id) & {Role.AUDITOR, Role.EXECUTIVE, Role.MANAGER}:
+        raise ApiError(
+            403,
+            "role_required",
+            "Role required",
+            "verification and bundles are for auditors, managers and executives",
+        )
+
+
+@router.get(
+    "/organizations/{organization_id}/integrity/verify",
+    responses=ERRORS,
+    summary="Recompute the whole log and check every checkpoint (auditors)",
+)
+def verify_log(
+    request: Request,
+    ledger: LedgerDep,
+    actor: ActorDep,
+    organization_id: Annotated[UUID, PathParam()],
+) -> JSONResponse:
+    _require_auditor(ledger, actor, organization_id)
+    n = notary(request)
+    report = verify(ledger, n.checkpoints(), dict(n.keyring.public_keys()))
+    body = {
+        "ok": report.ok,
+        "events": report.events,
+        "checkpoints": report.checkpoints,
+        "findings": [str(f) for f in report.findings],
+    }
+    return JSONResponse(body)
+
+
+@router.get(
+    "/organizations/{organization_id}/integrity/bundle",
+    responses=ERRORS,
+    response_class=FileResponse,
+    summary="An offline-verifiable audit bundle of the organization's events",
+)
+def bundle(
+    request: Request,
+    ledger: LedgerDep,
+    actor: ActorDep,
+    organization_id: Annotated[UUID, PathParam()],
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+) -> FileResponse:
+    _require_auditor(ledger, actor, organization_id)
+    folder = Path(tempfile.mkdtemp(prefix="ledger-bundle-"))
+    path = folder / f"bundle-{organization_id}.zip"
+    export_bundle(ledger, notary(request), path, organization_id, start, end)
+
+    def cleanup() -> None:
+        path.unlink(missing_ok=True)
+        folder.rmdir()
+
+    return FileResponse(
+        path, media_type="application/zip", filename=path.name, background=BackgroundTask(cleanup)
+    )

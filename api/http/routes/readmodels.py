@@ -1,0 +1,306 @@
+"""The read side over HTTP: audit trail (paged or streamed as CSV/NDJSON), campaign state,
+recommendation register, handling report and exceptions.
+
+Every view takes ``after=<position>`` (the ``position`` of a command's answer): the query
+waits, at most two seconds, until the projections have applied it; the answer carries
+``X-Ledger-Position`` (and ``X-Ledger-Stale`` if it could not catch up in time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from api.http.commanding import COMMAND_ERRORS
+from api.http.deps import ActorDep, LedgerDep
+from api.http.problems import ApiError
+from api.http.reading import caught_up, position_headers, read_side, visible_to
+from ledger.application.reads import Reader, jsonable
+from projections.export import MEDIA_TYPES, export_audit
+from projections.queries import audit, campaigns, register, report
+from projections.queries.audit import AuditFilter
+from projections.queries.register import ExceptionKind
+
+router = APIRouter(prefix="/v1", tags=["views"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    k: v for k, v in COMMAND_ERRORS.items() if k in (400, 401, 403, 404, 422, 500, 503)
+}
+Org = Annotated[UUID, Path()]
+After = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=2**63 - 1,
+        description=("Wait (at most 2 s) until the views include this log position"),
+    ),
+]
+Cursor = Annotated[str | None, Query(max_length=40, description="next_cursor of the last page")]
+Limit = Annotated[int | None, Query(description="Page size, clamped to 1..500")]
+Since = Annotated[datetime | None, Query(description="Recorded at or after (ISO 8601)")]
+Until = Annotated[datetime | None, Query(description="Recorded before (ISO 8601)")]
+
+
+def answer(body: Any, position: int, after: int | None) -> JSONResponse:
+    return JSONResponse(jsonable(body), headers=position_headers(position, after))
+
+
+def page_body(page: Any) -> dict[str, Any]:
+    items = [
+        dataclasses.asdict(i) if dataclasses.is_dataclass(i) and not isinstance(i, type) else i
+        for i in page.items
+    ]
+    return {"items": items, "next_cursor": page.next_cursor, "position": page.position}
+
+
+@router.get(
+    "/organizations/{organization_id}/audit-trail",
+    responses={
+        **ERRORS,
+        200: {"content": {"application/json": {}, "text/csv": {}, "application/x-ndjson": {}}},
+    },
+    summary="Who did what, when, why, at which revision: filtered, paged or exported",
+)
+def audit_trail(
+    request: Request,
+    ledger: LedgerDep,
+    actor: ActorDep,
+    organization_id: Org,
+    campaign_id: UUID | None = None,
+    recommendation_id: UUID | None = None,
+    actor_id: UUID | None = None,
+    role: str | None = None,
+    party: Literal["client", "agency", "platform"] | None = None,
+    event_type: Annotated[list[str] | None, Query(max_length=20)] = None,
+    since: Since = None,
+    until: Until = None,
+    cursor: Cursor = None,
+    limit: Limit = None,
+    after: After = None,
+    export: Annotated[
+        Literal["csv", "ndjson"] | None,
+        Query(alias="format", description="Stream every matching entry instead of a page"),
+    ] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Any:
+    flt = AuditFilter(
+        organization_id=organization_id,
+        campaign_id=campaign_id,
+        recommendation_id=recommendation_id,
+        actor_id=actor_id,
+        role=role,
+        party=party,
+        event_types=tuple(event_type or ()),
+        since=since,
+        until=until,
+        visible_to=visible_to(request, actor, organization_id),
+    )
+    reached = caught_up(request, after)
+    wanted = (accept or "").split(",")[0].strip()
+    fmt: Literal["csv", "ndjson"] | None = export or (
+        "csv" if wanted == "text/csv" else "ndjson" if wanted == "application/x-ndjson" else None
+    )
+    db = read_side(request).db
+    if fmt is not None:
+        return StreamingResponse(
+            export_audit(db, flt, fmt),
+            media_type=MEDIA_TYPES[fmt],
+            headers={
+                "Content-Disposition": f'attachment; filename="audit-{organization_id}.{fmt}"'
+            },
+        )
+    page = audit.audit_trail(db, flt, cursor=cursor, limit=limit)
+    return answer(page_body(page), reached or page.position, after)
+
+
+@router.get(
+    "/organizations/{organization_id}/campaign-states",
+    responses=ERRORS,
+    summary="Campaign state: status, budget, KPIs against targets, pending work",
+)
+def campaign_states(
+    request: Request,
+    actor: ActorDep,
+    organization_id: Org,
+    status: str | None = None,
+    cursor: Cursor = None,
+    limit: Limit = None,
+    after: After = None,
+) -> JSONResponse:
+    seen = visible_to(request, actor, organization_id)
+    caught_up(request, after)
+    page = campaigns.campaigns(
+        read_side(request).db,
+        organization_id=organization_id,
+        status=status,
+        cursor=cursor,
+        limit=limit,
+        visible_to=seen,
+    )
+    return answer(page_body(page), page.position, after)
+
+
+@router.get(
+    "/campaigns/{campaign_id}/state",
+    responses=ERRORS,
+    summary="One campaign's state from the read side",
+)
+def campaign_state(
+    request: Request,
+    ledger: LedgerDep,
+    actor: ActorDep,
+    campaign_id: Annotated[UUID, Path()],
+    after: After = None,
+) -> JSONResponse:
+    Reader(ledger).campaign(actor, campaign_id)  # 404 unless visible
+    caught_up(request, after)
+    found, position = campaigns.campaign_state(read_side(request).db, campaign_id)
+    if found is None:  # the campaign exists (checked above) but is not in the view yet
+        raise ApiError(
+            404,
+            "not_projected_yet",
+            "Not projected yet",
+            f"the campaign exists but the views have not applied it yet (they are at "
+            f"position {position}); pass after=<the position of your command> to wait for it",
+            position_headers(position, after),
+        )
+    return answer(dataclasses.asdict(found), position, after)
+
+
+@router.get(
+    "/organizations/{organization_id}/register",
+    responses=ERRORS,
+    summary="Recommendation register: status, decisions, time to decision, outcome",
+)
+def recommendation_register(
+    request: Request,
+    actor: ActorDep,
+    organization_id: Org,
+    engagement_id: UUID | None = None,
+    campaign_id: UUID | None = None,
+    author_id: UUID | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    since: Since = None,
+    until: Until = None,
+    cursor: Cursor = None,
+    limit: Limit = None,
+    after: After = None,
+) -> JSONResponse:
+    seen = visible_to(request, actor, organization_id)
+    caught_up(request, after)
+    page = register.recommendations(
+        read_side(request).db,
+        organization_id=organization_id,
+        engagement_id=engagement_id,
+        campaign_id=campaign_id,
+        author_id=author_id,
+        status=status,
+        kind=kind,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
+        visible_to=seen,
+    )
+    return answer(page_body(page), page.position, after)
+
+
+@router.get(
+    "/recommendations/{recommendation_id}/handling",
+    responses=ERRORS,
+    summary="How one recommendation was handled: register entry and decisions",
+)
+def recommendation_handling(
+    request: Request,
+    ledger: LedgerDep,
+    actor: ActorDep,
+    recommendation_id: Annotated[UUID, Path()],
+    after: After = None,
+) -> JSONResponse:
+    Reader(ledger).recommendation(actor, recommendation_id)  # 404 unless visible
+    caught_up(request, after)
+    db = read_side(request).db
+    row, position = register.recommendation(db, recommendation_id)
+    body = {"recommendation": row, "decisions": register.decisions_on(db, recommendation_id)}
+    return answer(body, position, after)
+
+
+@router.get(
+    "/organizations/{organization_id}/reports/handling",
+    responses=ERRORS,
+    summary="Handling report: outcomes, acceptance rate, time to decision, execution",
+)
+def handling_report(
+    request: Request,
+    actor: ActorDep,
+    organization_id: Org,
+    engagement_id: UUID | None = None,
+    consultant_id: UUID | None = None,
+    since: Since = None,
+    until: Until = None,
+    period: Literal["all", "month"] = "all",
+    after: After = None,
+) -> JSONResponse:
+    seen = visible_to(request, actor, organization_id)
+    caught_up(request, after)
+    found = report.handling_report(
+        read_side(request).db,
+        organization_id=organization_id,
+        engagement_id=engagement_id,
+        consultant_id=consultant_id,
+        since=since,
+        until=until,
+        period=period,
+        visible_to=seen,
+    )
+    return answer(dataclasses.asdict(found), found.position, after)
+
+
+@router.get(
+    "/organizations/{organization_id}/exceptions",
+    responses=ERRORS,
+    summary="Exceptions for compliance (counts, or the entries of one kind)",
+)
+def exceptions(
+    request: Request,
+    actor: ActorDep,
+    organization_id: Org,
+    kind: ExceptionKind | None = None,
+    days: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=3650,
+            description=("Approvals older than this many days count as not implemented"),
+        ),
+    ] = 14,
+    campaign_id: UUID | None = None,
+    cursor: Cursor = None,
+    limit: Limit = None,
+    after: After = None,
+) -> JSONResponse:
+    seen = visible_to(request, actor, organization_id)
+    reached = caught_up(request, after)
+    db, now = read_side(request).db, datetime.now(UTC)
+    if kind is None:
+        counts = register.exception_counts(
+            db, now=now, days=days, organization_id=organization_id, visible_to=seen
+        )
+        return answer(counts, reached or 0, after)
+    page = register.exceptions(
+        db,
+        kind,
+        now=now,
+        days=days,
+        organization_id=organization_id,
+        campaign_id=campaign_id,
+        cursor=cursor,
+        limit=limit,
+        visible_to=seen,
+    )
+    return answer(page_body(page), page.position, after)

@@ -1,0 +1,81 @@
+"""How aggregates are shown over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.application.reads import jsonable
+from ledger.domain.campaign import Campaign
+from ledger.domain.organization import Organization
+from ledger.domain.recommendation import Recommendation
+from ledger.policy.rights import READERS
+from ledger.values import Role
+
+
+def jsonify(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = jsonable(data)
+    return out
+
+
+def campaign(c: Campaign) -> dict[str, Any]:
+    s = c.state
+    return jsonify(
+        {
+            "id": c.id,
+            "organization_id": s.organization_id,
+            "version": c.version,
+            "name": s.name,
+            "objective": s.objective,
+            "status": s.status,
+            "channels": s.channels,
+            "budget": s.budget,
+            "kpi_targets": s.kpi_targets,
+            "performance": s.performance,
+            "created_at": c.created_on,
+            "modified_at": c.modified_on,
+        }
+    )
+
+
+def recommendation(r: Recommendation) -> dict[str, Any]:
+    s = r.state
+    return jsonify(
+        {
+            "id": r.id,
+            "organization_id": s.organization_id,
+            "engagement_id": s.engagement_id,
+            "campaign_id": s.campaign_id,
+            "author_id": s.author_id,
+            "kind": s.kind,
+            "status": s.status,
+            "version": r.version,
+            "current_revision": s.current.number,
+            "expires_at": s.current.expires_at,
+            "revisions": [vars(rev) for rev in s.revisions],
+            "approved_revision": s.approved_revision,
+            "approved_change": s.approved_change,
+            "decisions": s.decisions,
+            "created_at": r.created_on,
+            "modified_at": r.modified_on,
+        }
+    )
+
+
+def organization(o: Organization, actor_id: Any) -> dict[str, Any]:
+    s = o.state
+    roles = o.roles_of(actor_id)
+    out: dict[str, Any] = {
+        "id": o.id,
+        "version": o.version,
+        "name": s.name,
+        "default_currency": s.default_currency,
+        "approval_limit": s.approval_limit,
+        "your_roles": sorted(roles),
+        "your_engagements": [e.engagement_id for e in o.engagements_of(actor_id)],
+    }
+    if roles & READERS or Role.ADMIN in roles:
+        out["memberships"] = [
+            {"actor_id": a, "roles": sorted(r)} for a, r in s.memberships.items() if r
+        ]
+        out["engagements"] = [vars(e) for e in s.engagements.values()]
+    return jsonify(out)

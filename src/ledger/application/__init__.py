@@ -1,0 +1,1 @@
+"""The application layer: the ledger service, group commit, results, reads."""

@@ -1,0 +1,167 @@
+"""Reads straight from the event store, under the same visibility rules as commands.
+
+An actor sees an organization it holds a role in (or, as a consultant, is engaged by);
+campaigns of that organization (a consultant: those its engagements cover); a consultant sees
+only its own engagements' recommendations. Everything else answers NotFound, so nothing of
+another tenant leaks. States can be read as of any past moment.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import StoredEvent
+
+from ledger.application.results import event_id
+from ledger.application.service import Ledger
+from ledger.domain.base import LedgerAggregate
+from ledger.domain.campaign import Campaign
+from ledger.domain.organization import Organization
+from ledger.domain.recommendation import Recommendation
+from ledger.errors import NotFound
+from ledger.identity import Actor
+from ledger.persistence.positions import history_of
+from ledger.policy.rights import READERS, can_see
+
+A = TypeVar("A", bound=LedgerAggregate)
+ENVELOPE = (
+    "actor_id",
+    "role",
+    "party",
+    "organization_id",
+    "engagement_id",
+    "correlation_id",
+    "causation_id",
+)
+BASE = ("originator_id", "originator_version", "timestamp", "originator_topic")
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with ids, decimals and times as strings, ready for JSON."""
+    if isinstance(value, (UUID, Decimal)):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class Reader:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def _get(self, cls: type[A], ident: UUID, what: str, version: int | None = None) -> A:
+        try:
+            agg: object = self.ledger.repository.get(ident, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"{what} not found", **{f"{what}_id": ident}) from None
+        if not isinstance(agg, cls):
+            raise NotFound(f"{what} not found", **{f"{what}_id": ident})
+        return agg
+
+    def organization(self, actor: Actor, org_id: UUID) -> Organization:
+        org = self._get(Organization, org_id, "organization")
+        if not can_see(org, actor):
+            raise NotFound("organization not found", organization_id=org_id)
+        return org
+
+    def can_read_campaign(self, actor: Actor, org: Organization, campaign: Campaign) -> bool:
+        if org.roles_of(actor.actor_id):
+            return True
+        channels = frozenset(campaign.state.channels)
+        return any(
+            e.covers(channels, campaign.id) or campaign.id in (e.campaign_ids or ())
+            for e in org.engagements_of(actor.actor_id)
+        )
+
+    def can_read_recommendation(self, actor: Actor, org: Organization, rec: Recommendation) -> bool:
+        if org.roles_of(actor.actor_id) & READERS:
+            return True
+        return any(
+            e.engagement_id == rec.state.engagement_id for e in org.engagements_of(actor.actor_id)
+        )
+
+    def _version_at(self, ident: UUID, as_of: datetime | None) -> int | None:
+        if as_of is None:
+            return None
+        version = None
+        for event in self.ledger.events.get(ident):
+            if cast(LedgerAggregate.Event, event).timestamp > as_of:
+                break
+            version = event.originator_version
+        if version is None:
+            raise NotFound(
+                "it did not exist at that time", aggregate_id=ident, as_of=as_of.isoformat()
+            )
+        return version
+
+    def campaign(self, actor: Actor, campaign_id: UUID, as_of: datetime | None = None) -> Campaign:
+        current = self._get(Campaign, campaign_id, "campaign")
+        org = self._get(Organization, current.state.organization_id, "organization")
+        if not self.can_read_campaign(actor, org, current):
+            raise NotFound("campaign not found", campaign_id=campaign_id)
+        version = self._version_at(campaign_id, as_of)
+        return current if version is None else self._get(Campaign, campaign_id, "campaign", version)
+
+    def recommendation(
+        self, actor: Actor, rec_id: UUID, as_of: datetime | None = None
+    ) -> Recommendation:
+        current = self._get(Recommendation, rec_id, "recommendation")
+        org = self._get(Organization, current.state.organization_id, "organization")
+        if not self.can_read_recommendation(actor, org, current):
+            raise NotFound("recommendation not found", recommendation_id=rec_id)
+        version = self._version_at(rec_id, as_of)
+        return (
+            current
+            if version is None
+            else self._get(Recommendation, rec_id, "recommendation", version)
+        )
+
+    def history(self, actor: Actor, aggregate_id: UUID) -> list[dict[str, Any]]:
+        """Every event of a visible aggregate with its full envelope and log position."""
+        try:
+            agg: object = self.ledger.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound("aggregate not found", aggregate_id=aggregate_id) from None
+        try:
+            if isinstance(agg, Campaign):
+                self.campaign(actor, aggregate_id)
+            elif isinstance(agg, Recommendation):
+                self.recommendation(actor, aggregate_id)
+            elif not (isinstance(agg, Organization) and agg.roles_of(actor.actor_id) & READERS):
+                raise NotFound("aggregate not found", aggregate_id=aggregate_id)
+        except NotFound:
+            # The same answer whatever the id names, so nothing about it leaks.
+            raise NotFound("aggregate not found", aggregate_id=aggregate_id) from None
+        return [self.describe(n.id, n) for n in history_of(self.ledger.recorder, aggregate_id)]
+
+    def history_check(self, actor: Actor, aggregate_id: UUID, position: int) -> None:
+        """NotFound unless the actor may read the aggregate that recorded ``position``."""
+        try:
+            self.history(actor, aggregate_id)
+        except NotFound:
+            raise NotFound("event not found", position=position) from None
+
+    def describe(self, position: int, stored: StoredEvent) -> dict[str, Any]:
+        event = cast(LedgerAggregate.Event, self.ledger.mapper.to_domain_event(stored))
+        data = vars(event)
+        return {
+            "event_id": str(event_id(event.originator_id, event.originator_version)),
+            "position": position,
+            "aggregate_id": str(event.originator_id),
+            "version": event.originator_version,
+            "type": type(event).__qualname__,
+            "topic": stored.topic,
+            "recorded_at": event.timestamp.isoformat(),
+            "envelope": {k: jsonable(data.get(k)) for k in ENVELOPE},
+            "payload": {
+                k: jsonable(v) for k, v in data.items() if k not in ENVELOPE and k not in BASE
+            },
+        }

@@ -1,0 +1,1 @@
+"""Persistence: the event store, recorders, the SQLite/PostgreSQL seam, positions."""

@@ -1,0 +1,1 @@
+"""Decision rights: who may do what."""
