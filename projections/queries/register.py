@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from ledger.values import RecommendationStatus as Status
 from projections import catalog
 from projections.codec import ts
 from projections.db import Database, Row
@@ -120,9 +121,11 @@ def exception_filter(kind: ExceptionKind, *, now: datetime, days: int) -> tuple[
         w.raw("implementation = 'not_yet'").time_before("decided_at", now - timedelta(days=days))
         return "recommendations", w
     if kind is ExceptionKind.ESCALATION_PENDING:
-        return "recommendations", w.raw("status = 'awaiting_executive'")
+        return "recommendations", w.eq("status", Status.AWAITING_EXECUTIVE)
+    undecided = (Status.PENDING, Status.AWAITING_EXECUTIVE)
     w.raw(
-        "(status = 'expired' OR (status IN ('pending', 'awaiting_executive') AND expires_at <= ?))",
+        "(status = ? OR (status IN (?, ?) AND expires_at <= ?))",
+        *map(str, (Status.EXPIRED, *undecided)),
         ts(now),
     )
     return "recommendations", w

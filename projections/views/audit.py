@@ -25,6 +25,7 @@ from ledger.domain.campaign import Campaign
 from ledger.domain.idempotency import CommandRecord
 from ledger.domain.organization import Organization
 from ledger.domain.recommendation import Recommendation
+from ledger.values import CampaignStatus, RecommendationStatus
 from projections.catalog import Projection, Table
 from projections.codec import dumps, flag, ident, ts
 from projections.db import Tx
@@ -157,12 +158,14 @@ def _recommendation(b: Batch, item: Positioned, row: dict[str, Any]) -> None:
     rec_id = item.aggregate_key
     row["recommendation_id"] = rec_id
     if isinstance(e, Recommendation.Recommended):
-        row.update(campaign_id=ident(e.campaign_id), revision=1, status_to="pending")
+        row.update(
+            campaign_id=ident(e.campaign_id), revision=1, status_to=RecommendationStatus.PENDING
+        )
         b.recs.add(
             recommendation_id=rec_id,
             campaign_id=ident(e.campaign_id),
             engagement_id=ident(e.engagement_id),
-            status="pending",
+            status=RecommendationStatus.PENDING,
         )
         return
     known = b.recs.get(b.tx, rec_id)
@@ -175,7 +178,7 @@ def _recommendation(b: Batch, item: Positioned, row: dict[str, Any]) -> None:
         revision=getattr(e, "revision", None),
     )
     if isinstance(e, Recommendation.Amended):
-        row["status_to"] = "pending"
+        row["status_to"] = RecommendationStatus.PENDING
     elif isinstance(e, Recommendation.Decided):
         row["status_to"] = e.status_after()
         if isinstance(e, Recommendation.Rejected):
@@ -185,7 +188,7 @@ def _recommendation(b: Batch, item: Positioned, row: dict[str, Any]) -> None:
     elif isinstance(e, Recommendation.Implemented):
         ex = e.execution
         row.update(
-            status_to="implemented",
+            status_to=RecommendationStatus.IMPLEMENTED,
             as_approved=flag(e.as_approved),
             reason=e.deviation_reason,
             execution_ref=f"{ex['campaign_id']}@{ex['version']}" if ex else None,
@@ -198,7 +201,7 @@ def _campaign(b: Batch, item: Positioned, row: dict[str, Any]) -> None:
     e = item.event
     row["campaign_id"] = item.aggregate_key
     if isinstance(e, Campaign.Planned):
-        row.update(status_to="draft", budget_to=dumps(e.budget))
+        row.update(status_to=CampaignStatus.DRAFT, budget_to=dumps(e.budget))
         return
     if not isinstance(e, Campaign.Executed):
         return

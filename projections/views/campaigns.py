@@ -21,6 +21,7 @@ from typing import Any
 from ledger.domain.campaign import Campaign
 from ledger.domain.organization import Organization
 from ledger.domain.recommendation import DECIDABLE, Recommendation
+from ledger.values import CampaignStatus
 from projections.catalog import Projection, Table
 from projections.codec import dumps, ident, ts
 from projections.db import Tx
@@ -122,7 +123,7 @@ def _planned(b: Batch, item: Positioned, e: Campaign.Planned) -> None:
         organization_id=str(e.organization_id),
         name=e.name,
         objective=e.objective,
-        status="draft",
+        status=CampaignStatus.DRAFT,
         budget_amount=str(budget["amount"]),
         budget_currency=budget["currency"],
         budget_period=budget["period"],

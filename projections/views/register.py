@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from ledger.domain.campaign import Campaign
 from ledger.domain.organization import Organization
 from ledger.domain.recommendation import Recommendation
+from ledger.values import RecommendationStatus as Status
 from projections.catalog import Projection, Table
 from projections.codec import dumps, flag, ident, millis, parse_ts, ts
 from projections.db import Tx
@@ -143,7 +144,7 @@ def _decided(b: Batch, item: Positioned, e: Recommendation.Decided) -> None:
         engagement_id=rec["engagement_id"], actor_id=str(e.actor_id), role=e.role,
         decision=kind, revision=e.revision, decided_at=at, ms_since_recommended=elapsed,
     )  # fmt: skip
-    if status == "awaiting_executive":
+    if status == Status.AWAITING_EXECUTIVE:
         _touch(b, item, status=status, escalated=1, escalated_at=at)
         if isinstance(e, Recommendation.Approved):
             _touch(b, item, approved_change=dumps(e.approved_change))
@@ -175,13 +176,13 @@ def _recommendation(b: Batch, item: Positioned) -> None:
             organization_id=str(e.organization_id), engagement_id=eid,
             agency_id=engagement["agency_id"] if engagement else None,
             campaign_id=ident(e.campaign_id), author_id=str(e.actor_id), kind=e.kind,
-            status="pending", revision=1, change=dumps(e.change), recommended_at=at,
+            status=Status.PENDING, revision=1, change=dumps(e.change), recommended_at=at,
             revised_at=at, expires_at=ts(e.expires_at), escalated=0, version=item.version,
             last_position=item.position,
         )  # fmt: skip
     elif isinstance(e, Recommendation.Amended):
         _touch(
-            b, item, status="pending", revision=e.revision, change=dumps(e.change),
+            b, item, status=Status.PENDING, revision=e.revision, change=dumps(e.change),
             revised_at=ts(e.timestamp), expires_at=ts(e.expires_at),
         )  # fmt: skip
     elif isinstance(e, Recommendation.Decided):
@@ -189,7 +190,7 @@ def _recommendation(b: Batch, item: Positioned) -> None:
     elif isinstance(e, Recommendation.Implemented):
         ex = e.execution
         _touch(
-            b, item, status="implemented",
+            b, item, status=Status.IMPLEMENTED,
             implementation="as_approved" if e.as_approved else "with_deviation",
             implemented_at=ts(e.timestamp), implemented_by=str(e.actor_id),
             execution_ref=f"{ex['campaign_id']}@{ex['version']}" if ex else None,

@@ -11,15 +11,16 @@ from typing import Any
 from uuid import UUID
 
 from ledger.domain.base import LedgerAggregate
+from ledger.values import CampaignStatus as Status
 
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "launch": (frozenset({"draft"}), "active"),
-    "pause": (frozenset({"active"}), "paused"),
-    "resume": (frozenset({"paused"}), "active"),
-    "complete": (frozenset({"active", "paused"}), "completed"),
-    "cancel": (frozenset({"draft", "active", "paused"}), "cancelled"),
+OPEN_STATUSES = frozenset({Status.DRAFT, Status.ACTIVE, Status.PAUSED})
+TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
+    "launch": (frozenset({Status.DRAFT}), Status.ACTIVE),
+    "pause": (frozenset({Status.ACTIVE}), Status.PAUSED),
+    "resume": (frozenset({Status.PAUSED}), Status.ACTIVE),
+    "complete": (frozenset({Status.ACTIVE, Status.PAUSED}), Status.COMPLETED),
+    "cancel": (OPEN_STATUSES, Status.CANCELLED),
 }
-OPEN_STATUSES = frozenset({"draft", "active", "paused"})
 
 
 @dataclass
@@ -30,7 +31,7 @@ class CampaignState:
     channels: list[str]
     budget: dict[str, Any]
     kpi_targets: list[dict[str, Any]]
-    status: str = "draft"
+    status: Status = Status.DRAFT
     performance: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -66,7 +67,7 @@ class Campaign(LedgerAggregate):
         status_to: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.state.status = self.status_to
+            aggregate.state.status = Status(self.status_to)
 
     class Launched(StatusChanged):
         pass

@@ -13,9 +13,10 @@ from typing import Any
 from uuid import UUID
 
 from ledger.domain.base import LedgerAggregate
+from ledger.values import RecommendationStatus as Status
 
-DECIDABLE = frozenset({"pending", "awaiting_executive"})
-APPROVED = frozenset({"approved", "approved_with_changes"})
+DECIDABLE = frozenset({Status.PENDING, Status.AWAITING_EXECUTIVE})
+APPROVED = frozenset({Status.APPROVED, Status.APPROVED_WITH_CHANGES})
 
 
 @dataclass
@@ -37,7 +38,7 @@ class RecommendationState:
     author_id: UUID
     kind: str
     revisions: list[Revision]
-    status: str = "pending"
+    status: Status = Status.PENDING
     approved_change: dict[str, Any] | None = None
     approved_revision: int | None = None
     decisions: list[dict[str, Any]] = field(default_factory=list)
@@ -108,7 +109,7 @@ class Recommendation(LedgerAggregate):
                     self.timestamp,
                 )
             )
-            aggregate.state.status = "pending"
+            aggregate.state.status = Status.PENDING
 
     class Decided(LedgerAggregate.Event):
         """Base of every answer to a named revision."""
@@ -130,7 +131,7 @@ class Recommendation(LedgerAggregate):
             )
             self.record_values(s)
 
-        def status_after(self) -> str:
+        def status_after(self) -> Status:
             raise NotImplementedError
 
         def record_values(self, state: RecommendationState) -> None:
@@ -141,39 +142,43 @@ class Recommendation(LedgerAggregate):
         awaiting_executive: bool
         note: str | None
 
-        def status_after(self) -> str:
-            return "awaiting_executive" if self.awaiting_executive else "approved"
+        def status_after(self) -> Status:
+            return Status.AWAITING_EXECUTIVE if self.awaiting_executive else Status.APPROVED
 
         def record_values(self, state: RecommendationState) -> None:
             state.approved_change = self.approved_change
             state.approved_revision = self.revision
 
     class ApprovedWithChanges(Approved):
-        def status_after(self) -> str:
-            return "awaiting_executive" if self.awaiting_executive else "approved_with_changes"
+        def status_after(self) -> Status:
+            return (
+                Status.AWAITING_EXECUTIVE
+                if self.awaiting_executive
+                else Status.APPROVED_WITH_CHANGES
+            )
 
     class Rejected(Decided):
         reason_code: str
         reason_text: str
 
-        def status_after(self) -> str:
-            return "rejected"
+        def status_after(self) -> Status:
+            return Status.REJECTED
 
     class Escalated(Decided):
         note: str | None
 
-        def status_after(self) -> str:
-            return "awaiting_executive"
+        def status_after(self) -> Status:
+            return Status.AWAITING_EXECUTIVE
 
     class Withdrawn(Decided):
         reason: str
 
-        def status_after(self) -> str:
-            return "withdrawn"
+        def status_after(self) -> Status:
+            return Status.WITHDRAWN
 
     class Expired(Decided):
-        def status_after(self) -> str:
-            return "expired"
+        def status_after(self) -> Status:
+            return Status.EXPIRED
 
     class Implemented(LedgerAggregate.Event):
         revision: int
@@ -184,4 +189,4 @@ class Recommendation(LedgerAggregate):
         note: str | None
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.state.status = "implemented"
+            aggregate.state.status = Status.IMPLEMENTED

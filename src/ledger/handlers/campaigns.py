@@ -22,7 +22,7 @@ from ledger.errors import (
 from ledger.handlers.context import Context, Outcome
 from ledger.policy.limits import above_limit, increase
 from ledger.policy.rights import require_role
-from ledger.values import Budget, ProposedChange, Role
+from ledger.values import Budget, CampaignStatus, ProposedChange, Role
 
 PLANNERS = frozenset({Role.MANAGER})
 EXECUTORS = frozenset({Role.MANAGER, Role.EXECUTIVE})
@@ -266,7 +266,7 @@ def change_channels(ctx: Context, cmd: c.ChangeChannels) -> Outcome:
 
 def record_performance(ctx: Context, cmd: c.RecordPerformance) -> Outcome:
     campaign, org, role = load_campaign(ctx, cmd, REPORTERS, "record performance")
-    if campaign.state.status == "draft":
+    if campaign.state.status == CampaignStatus.DRAFT:
         raise InvalidTransition(
             "a draft campaign has no performance to record", campaign_id=campaign.id
         )

@@ -22,11 +22,20 @@ from ledger.errors import (
 from ledger.handlers.context import Context, Outcome
 from ledger.policy.limits import above_limit
 from ledger.policy.rights import require_engagement, require_role, require_visible
-from ledger.values import ACTIONABLE_KINDS, ProposedChange, RecommendationKind, Role
+from ledger.values import (
+    ACTIONABLE_KINDS,
+    CampaignStatus,
+    ProposedChange,
+    RecommendationKind,
+    RecommendationStatus,
+    Role,
+)
 
 DECIDERS = frozenset({Role.MANAGER, Role.EXECUTIVE})
 SWEEPERS = frozenset({Role.MANAGER, Role.EXECUTIVE, Role.ADMIN})
+CLOSED_CAMPAIGN = frozenset({CampaignStatus.COMPLETED, CampaignStatus.CANCELLED})
 K = RecommendationKind
+S = RecommendationStatus
 FIELD_OF_KIND = {
     K.ADJUST_BUDGET: "budget",
     K.SET_KPI_TARGETS: "kpi_targets",
@@ -97,7 +106,7 @@ def recommend(ctx: Context, cmd: c.Recommend) -> Outcome:
     )
     check_change(cmd.kind, cmd.change, campaign)
     _within_scope(terms, cmd.change)
-    if campaign is not None and campaign.state.status in ("completed", "cancelled"):
+    if campaign is not None and campaign.state.status in CLOSED_CAMPAIGN:
         raise InvalidTransition(f"the campaign is {campaign.state.status}", campaign_id=campaign.id)
     if c.utc(cmd.expires_at) <= ctx.now:
         raise InvalidCommand("expires_at must be in the future")
@@ -126,7 +135,7 @@ def _as_author(
         raise Forbidden(
             "only the author may amend or withdraw a recommendation", recommendation_id=rec.id
         )
-    if rec.state.status != "pending" or cmd.revision != rec.state.current.number:
+    if rec.state.status != S.PENDING or cmd.revision != rec.state.current.number:
         raise RevisionConflict(
             "only the current revision of a pending recommendation can be changed",
             recommendation_id=rec.id,
@@ -205,9 +214,9 @@ def _decider(
             recommendation_id=rec.id,
             actor_id=ctx.actor.actor_id,
         )
-    if s.status == "expired":
+    if s.status == S.EXPIRED:
         raise RecommendationExpired("the recommendation has expired", recommendation_id=rec.id)
-    if s.status == "withdrawn" or cmd.revision != s.current.number:
+    if s.status == S.WITHDRAWN or cmd.revision != s.current.number:
         raise RevisionConflict(
             f"the decision names revision {cmd.revision}, but the recommendation is at "
             f"revision {s.current.number} and {s.status}",
@@ -219,7 +228,7 @@ def _decider(
         raise InvalidTransition(
             f"the recommendation is already {s.status}", recommendation_id=rec.id, status=s.status
         )
-    if s.status == "awaiting_executive" and role != Role.EXECUTIVE:
+    if s.status == S.AWAITING_EXECUTIVE and role != Role.EXECUTIVE:
         raise RoleRequired(
             "the recommendation awaits an executive's decision", recommendation_id=rec.id
         )
@@ -300,7 +309,7 @@ def reject(ctx: Context, cmd: c.Reject) -> Outcome:
 
 def escalate(ctx: Context, cmd: c.Escalate) -> Outcome:
     rec, org, role = _decider(ctx, cmd, approving=True)
-    if role != Role.MANAGER or rec.state.status != "pending":
+    if role != Role.MANAGER or rec.state.status != S.PENDING:
         raise InvalidTransition(
             "only a manager escalates a pending recommendation",
             recommendation_id=rec.id,
