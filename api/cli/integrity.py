@@ -16,7 +16,7 @@ from api.logs import configure_logging
 from ledger.application.service import Ledger
 from ledger.integrity.bundle import load_public_keys, verify_bundle, verify_receipt
 from ledger.integrity.bundle_export import export_bundle
-from ledger.integrity.checkpoint import Checkpoint, IntegrityError, verify_checkpoint
+from ledger.integrity.checkpoint import Checkpoint, EvidenceError, verify_checkpoint
 from ledger.integrity.keyring import Keyring
 from ledger.integrity.notary import Notary
 from ledger.integrity.protection import ProtectionUnavailable
@@ -49,7 +49,7 @@ def verify(
             kept = Checkpoint.from_json(against.read_text())
             try:
                 verify_checkpoint(kept, keys)
-            except IntegrityError as e:
+            except EvidenceError as e:
                 typer.echo(f"FAILED: the checkpoint in {against}: {e}", err=True)
                 raise typer.Exit(1) from None
             checkpoints.append(kept)

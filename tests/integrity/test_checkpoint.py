@@ -18,8 +18,8 @@ from ledger.integrity.checkpoint import (
     BadSignature,
     Checkpoint,
     ConsistencyProofFailed,
+    EvidenceError,
     InclusionProofFailed,
-    IntegrityError,
     SigningKey,
     UnknownKey,
     checkpoint_body,
@@ -288,7 +288,7 @@ def test_require_consistency_passes_good_proofs_and_raises_on_a_rewritten_histor
         require_consistency(old, forged, consistency_proof(13, rewritten))
 
 
-def test_every_integrity_error_is_an_integrity_error() -> None:
-    """Callers can catch IntegrityError to handle any failed integrity check."""
+def test_every_failed_integrity_check_is_an_evidence_error() -> None:
+    """Callers can catch EvidenceError to handle any failed integrity check."""
     for error in (BadSignature, UnknownKey, InclusionProofFailed, ConsistencyProofFailed):
-        assert issubclass(error, IntegrityError)
+        assert issubclass(error, EvidenceError)

@@ -5,7 +5,7 @@ The pure core (no database, web or logging; an import contract keeps it so):
 - ``merkle`` hashes canonical records into a Merkle tree and makes and checks inclusion and
   consistency proofs;
 - ``checkpoint`` signs and verifies checkpoints (tree size + root) and defines the
-  ``IntegrityError`` family;
+  ``EvidenceError`` family;
 - ``batch`` hashes many records and tree levels at once;
 - ``scan`` holds the checks of ``ledger verify`` over chunks of the log.
 

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from ledger.integrity.checkpoint import (
     Checkpoint,
-    IntegrityError,
+    EvidenceError,
     SigningKey,
     key_id_for,
     verify_checkpoint,
@@ -161,14 +161,14 @@ def verify_bundle(
         return report
     try:
         verify_checkpoint(checkpoint, keys)
-    except IntegrityError as e:
+    except EvidenceError as e:
         report.problems.append(f"checkpoint: {e}")
         return report
     try:
         manifest = json.loads(manifest_bytes)
         signature = _unb64(signature_text.decode("ascii", "replace").strip())
         verify_signed(manifest_bytes, signature, manifest["key_id"], keys, "manifest")
-    except IntegrityError as e:
+    except EvidenceError as e:
         report.problems.append(str(e))
         return report
     except MALFORMED as e:
@@ -228,7 +228,7 @@ def _check_growth(
 ) -> None:
     try:
         verify_checkpoint(earlier, keys)
-    except IntegrityError as e:
+    except EvidenceError as e:
         report.problems.append(f"the earlier checkpoint: {e}")
         return
     if earlier.tree_size > checkpoint.tree_size:
@@ -313,7 +313,7 @@ def verify_receipt(
         try:
             checkpoint = Checkpoint.from_json(json.dumps(receipt["checkpoint"]))
             verify_checkpoint(checkpoint, keys)
-        except IntegrityError as e:
+        except EvidenceError as e:
             report.problems.append(f"checkpoint: {e}")
             return report
         except MALFORMED as e:

@@ -1,4 +1,4 @@
-"""Ed25519-signed checkpoints of the ledger's Merkle tree, and the integrity errors.
+"""Ed25519-signed checkpoints of the ledger's Merkle tree, and the evidence errors.
 
 A checkpoint commits to a tree size, its root hash and the time it was issued,
 and names the key that signed it. The signed message is a note body in the
@@ -17,7 +17,8 @@ to the mapping) leaves checkpoints signed by older keys verifiable.
 
 Errors::
 
-    IntegrityError              base: the ledger does not check out
+    EvidenceError               base: the evidence does not check out (not to be confused
+                                with the store's ``IntegrityError``, a lost write race)
     ├── BadSignature            the signature does not match the checkpoint under the named key
     ├── UnknownKey              the checkpoint names a key id the verifier does not trust
     ├── InclusionProofFailed    a leaf is not proven to be in the checkpointed tree
@@ -52,23 +53,23 @@ _KEY_ID = re.compile(r"[0-9a-f]{16}")
 _ISSUED_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
-class IntegrityError(Exception):
+class EvidenceError(Exception):
     """Base class: stored data, a proof or a checkpoint does not check out."""
 
 
-class BadSignature(IntegrityError):
+class BadSignature(EvidenceError):
     """The checkpoint's signature does not verify under the key it names."""
 
 
-class UnknownKey(IntegrityError):
+class UnknownKey(EvidenceError):
     """The checkpoint names a key id that is not among the trusted keys."""
 
 
-class InclusionProofFailed(IntegrityError):
+class InclusionProofFailed(EvidenceError):
     """An inclusion proof does not place the leaf in the checkpointed tree."""
 
 
-class ConsistencyProofFailed(IntegrityError):
+class ConsistencyProofFailed(EvidenceError):
     """A consistency proof does not show the newer tree extends the older one."""
 
 

@@ -33,7 +33,7 @@ from queue import Full, Queue
 from typing import Any, TypeVar
 
 from ledger.application.service import Ledger
-from ledger.integrity.checkpoint import Checkpoint, IntegrityError, verify_checkpoint
+from ledger.integrity.checkpoint import Checkpoint, EvidenceError, verify_checkpoint
 from ledger.integrity.merkle_log import MerkleTables
 from ledger.integrity.scan import INSERTED, Chunk, Finding, Scan, upper_nodes
 from ledger.persistence.sql import Snapshot, cursor, events_table, position_column, snapshot
@@ -108,7 +108,7 @@ def verify(
     for cp in checkpoints:
         try:
             verify_checkpoint(cp, public_keys)  # type: ignore[arg-type]
-        except IntegrityError as e:
+        except EvidenceError as e:
             report.findings.append(Finding(None, None, f"checkpoint of size {cp.tree_size}: {e}"))
     table, col = events_table(ledger.recorder), position_column(ledger.recorder)
     with snapshot(ledger.recorder) as snap:
