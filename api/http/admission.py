@@ -29,8 +29,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.http import metrics
-from api.http.middleware import problem_document
+from api.http import metrics, problems
 
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 Refusal = Literal["full", "deadline"]
@@ -128,7 +127,7 @@ class AdmissionMiddleware:
         refusal = await self.gate.enter(self.settings.queue_deadline)
         if refusal is not None:
             metrics.observe_shed(refusal)
-            await self._shed(scope, send, refusal)
+            await self._shed(scope, receive, send, refusal)
             return
         try:
             await self.app(scope, receive, send)
@@ -147,17 +146,15 @@ class AdmissionMiddleware:
             f"this worker's {gate.running_limit} running slots; retry after {s.retry_after} s"
         )
 
-    async def _shed(self, scope: Scope, send: Send, refusal: Refusal) -> None:
-        request_id = scope.get("state", {}).get("request_id") or uuid.uuid4().hex
-        body, headers = problem_document(
+    async def _shed(self, scope: Scope, receive: Receive, send: Send, refusal: Refusal) -> None:
+        answer = problems.answer(
             503,
             "overloaded",
             "Too many requests in flight; retry shortly",
             self.detail(refusal),
-            request_id,
-            scope["path"],
+            path=scope["path"],
+            request_id=scope.get("state", {}).get("request_id") or uuid.uuid4().hex,
+            headers={"Retry-After": str(self.settings.retry_after)},
             context={"reason": refusal, "max_in_flight": self.settings.max_in_flight},
         )
-        headers.append((b"retry-after", str(self.settings.retry_after).encode()))
-        await send({"type": "http.response.start", "status": 503, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await answer(scope, receive, send)

@@ -12,40 +12,10 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http import metrics
+from api.http import metrics, problems
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 log = structlog.get_logger("api.request")
-
-
-def problem_document(
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    request_id: str,
-    path: str,
-    context: dict[str, Any] | None = None,
-) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    """A problem+json body and its headers, for answers given before any route runs (the
-    same document as ``api.http.problems.problem``). No X-Request-Id: the edge adds it."""
-    document: dict[str, Any] = {
-        "type": f"https://campaign-decision-ledger.dev/problems/{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        "instance": path,
-        "request_id": request_id,
-    }
-    if context:
-        document["context"] = context
-    body = json.dumps(document).encode()
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    return body, headers
 
 
 class _Repeated(Exception):
@@ -107,63 +77,6 @@ class EdgeMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status_holder: dict[str, Any] = {"status": 500}
-        method, path = scope["method"], scope["path"]
-
-        async def reply(status: int, code: str, title: str, detail: str) -> None:
-            body, hdrs = problem_document(status, code, title, detail, request_id, path)
-            hdrs.append((b"x-request-id", request_id.encode()))
-            status_holder["status"] = status
-            await send({"type": "http.response.start", "status": status, "headers": hdrs})
-            await send({"type": "http.response.body", "body": body})
-
-        if method in ("POST", "PUT", "PATCH"):
-            length = headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_body:
-                await reply(
-                    413,
-                    "payload_too_large",
-                    "Payload too large",
-                    f"the body exceeds the limit of {self.max_body} bytes",
-                )
-                self._done(scope, method, status_holder, started)
-                return
-            ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-            has_body = (length not in (None, "0")) or "transfer-encoding" in headers
-            if has_body and ctype != "application/json":
-                await reply(
-                    415,
-                    "unsupported_media_type",
-                    "Unsupported media type",
-                    "send the body as application/json",
-                )
-                self._done(scope, method, status_holder, started)
-                return
-
-        downstream = receive
-        if method in ("POST", "PUT", "PATCH"):
-            body = await self._read_body(receive)
-            if body is None:
-                await reply(
-                    413,
-                    "payload_too_large",
-                    "Payload too large",
-                    f"the body exceeds the limit of {self.max_body} bytes",
-                )
-                self._done(scope, method, status_holder, started)
-                return
-            repeated = repeated_key(body)
-            if repeated is not None:
-                await reply(
-                    400,
-                    "malformed_json",
-                    "Malformed JSON",
-                    f"the JSON body names the key {repeated!r} twice in one object: "
-                    "which value was meant is ambiguous, send each key once",
-                )
-                self._done(scope, method, status_holder, started)
-                return
-            downstream = _replay(body, receive)
-
         response_started = False
 
         async def send_wrapper(message: Message) -> None:
@@ -178,20 +91,65 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, downstream, send_wrapper)
+            await self._admit(scope, headers, receive, send_wrapper)
         except Exception:
-            # Answer here, inside the edge, so the client gets a problem document with its
-            # request id and the connection stays usable; the traceback goes to the log.
-            log.exception("unhandled error", path=path)
+            # The one 500 path: answer here, inside the edge, so the client gets a problem
+            # document with its request id and the connection stays usable; the traceback
+            # goes to the log, nothing of it to the client.
+            log.exception("unhandled error", path=scope["path"])
             if not response_started:
-                await reply(
-                    500,
-                    "internal_error",
-                    "Internal error",
-                    "an unexpected error occurred; quote the request id when reporting it",
+                await problems.internal_error(scope["path"], request_id)(
+                    scope, receive, send_wrapper
                 )
         finally:
-            self._done(scope, method, status_holder, started)
+            self._done(scope, scope["method"], status_holder, started)
+
+    async def _admit(
+        self, scope: Scope, headers: dict[str, str], receive: Receive, send: Send
+    ) -> None:
+        """Refuse what is too large, not JSON or ambiguous JSON; pass the rest on."""
+        method = scope["method"]
+
+        async def reply(status: int, code: str, title: str, detail: str) -> None:
+            request_id = scope["state"]["request_id"]
+            answer = problems.answer(
+                status, code, title, detail, path=scope["path"], request_id=request_id
+            )
+            await answer(scope, receive, send)
+
+        too_large = f"the body exceeds the limit of {self.max_body} bytes"
+        if method not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            await reply(413, "payload_too_large", "Payload too large", too_large)
+            return
+        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        has_body = (length not in (None, "0")) or "transfer-encoding" in headers
+        if has_body and ctype != "application/json":
+            await reply(
+                415,
+                "unsupported_media_type",
+                "Unsupported media type",
+                "send the body as application/json",
+            )
+            return
+        body = await self._read_body(receive)
+        if body is None:
+            await reply(413, "payload_too_large", "Payload too large", too_large)
+            return
+        repeated = repeated_key(body)
+        if repeated is not None:
+            await reply(
+                400,
+                "malformed_json",
+                "Malformed JSON",
+                f"the JSON body names the key {repeated!r} twice in one object: "
+                "which value was meant is ambiguous, send each key once",
+            )
+            return
+        await self.app(scope, _replay(body, receive), send)
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         """The whole request body, or None when it is over the limit (however it was sent)."""

@@ -2,6 +2,13 @@
 
 not found 404, forbidden 403, rule violation or conflict 409, invalid input 422, store
 unavailable 503 with Retry-After, anything else 500 with the request id and no internals.
+
+Every problem document is built by :func:`document` (through :func:`answer`), whether a
+route's exception handler answers or the middleware does before any route runs. The one 500
+path is the edge middleware (``api.http.middleware``): it wraps every route, so an exception
+no handler here maps reaches it first; it logs the traceback and answers
+:func:`internal_error`. No ``Exception`` handler is installed here: Starlette would run it
+outside the middleware, after the middleware had already answered.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import errors as e
-from projections.errors import ProjectionError
+from projections.errors import InvalidQuery, ProjectionError, ProjectionNotReady, UnknownProjection
 
 UNAVAILABLE: tuple[type[Exception], ...] = (
     es_persistence.OperationalError,
@@ -34,11 +41,11 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 log = structlog.get_logger("api.http.problems")
 MEDIA_TYPE = "application/problem+json"
 
-PROJECTION_STATUS = {
-    "ProjectionNotReady": (503, "projections_not_ready"),
-    "InvalidQuery": (400, "invalid_query"),
-    "UnknownProjection": (404, "not_found"),
-}
+PROJECTION_STATUS: list[tuple[type[ProjectionError], int, str]] = [
+    (ProjectionNotReady, 503, "projections_not_ready"),
+    (InvalidQuery, 400, "invalid_query"),
+    (UnknownProjection, 404, "not_found"),
+]
 
 STATUS: list[tuple[type[e.LedgerError], int]] = [
     (e.NotFound, 404),
@@ -77,6 +84,51 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def document(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    request_id: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The one problem document: every problem+json answer of the API is built here."""
+    body = Problem(
+        type=f"https://campaign-decision-ledger.dev/problems/{code}",
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
+        instance=instance,
+        request_id=request_id,
+        **extra,
+    )
+    return body.model_dump(exclude_none=True)
+
+
+def answer(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    path: str,
+    request_id: str | None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """A problem+json response; also an ASGI app, for the middleware that answers before any
+    route runs (``await answer(...)(scope, receive, send)``)."""
+    return JSONResponse(
+        document(status, code, title, detail, instance=path, request_id=request_id, **extra),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
 def problem(
     request: Request,
     status: int,
@@ -86,21 +138,28 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body = Problem(
-        type=f"https://campaign-decision-ledger.dev/problems/{code}",
-        title=title,
-        status=status,
-        detail=detail,
-        code=code,
-        instance=request.url.path,
+    """The problem answer to ``request`` (its path and request id)."""
+    return answer(
+        status,
+        code,
+        title,
+        detail,
+        path=request.url.path,
         request_id=getattr(request.state, "request_id", None),
+        headers=headers,
         **extra,
     )
-    return JSONResponse(
-        body.model_dump(exclude_none=True),
-        status_code=status,
-        media_type=MEDIA_TYPE,
-        headers=headers,
+
+
+def internal_error(path: str, request_id: str) -> JSONResponse:
+    """The one 500: the request id to quote, and nothing of the failure itself."""
+    return answer(
+        500,
+        "internal_error",
+        "Internal error",
+        "an unexpected error occurred; quote the request id when reporting it",
+        path=path,
+        request_id=request_id,
     )
 
 
@@ -109,6 +168,13 @@ def status_of(error: e.LedgerError) -> int:
         if isinstance(error, cls):
             return status
     return 500
+
+
+def projection_status_of(error: ProjectionError) -> tuple[int, str]:
+    for cls, status, code in PROJECTION_STATUS:
+        if isinstance(error, cls):
+            return status, code
+    return 500, "internal_error"
 
 
 def _jsonable(value: Any) -> Any:
@@ -127,7 +193,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ProjectionError)
     async def projection_error(request: Request, exc: ProjectionError) -> JSONResponse:
-        status, code = PROJECTION_STATUS.get(type(exc).__name__, (500, "internal_error"))
+        status, code = projection_status_of(exc)
         headers = {"Retry-After": "2"} if status == 503 else None
         return problem(
             request, status, code, exc.code.replace("_", " ").capitalize(), str(exc), headers
@@ -201,17 +267,6 @@ def install(app: FastAPI) -> None:
 
     for cls in UNAVAILABLE:
         app.add_exception_handler(cls, unavailable)
-
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=request.url.path)
-        return problem(
-            request,
-            500,
-            "internal_error",
-            "Internal error",
-            "an unexpected error occurred; quote the request id when reporting it",
-        )
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:

@@ -9,6 +9,7 @@ from fastapi import Request
 
 from api.http.problems import ApiError
 from ledger.application.reads import Reader
+from ledger.errors import RoleRequired
 from ledger.identity import Actor
 from ledger.policy.rights import READERS
 from projections.service import ReadSide
@@ -37,12 +38,9 @@ def visible_to(request: Request, actor: Actor, organization_id: UUID) -> Collect
         return None
     mine = {e.engagement_id for e in org.engagements_of(actor.actor_id)}
     if not mine:
-        raise ApiError(
-            403,
-            "role_required",
-            "Role required",
+        raise RoleRequired(
             "reading the record needs the auditor, manager, executive or admin "
-            "role, or an engagement",
+            "role, or an engagement"
         )
     return mine
 

@@ -10,6 +10,7 @@ a stable machine ``code`` (the class attribute of the same name).
     ├── NotFound                  an id the actor may not see, or that does not exist (404)
     ├── Forbidden                 the actor lacks the decision right (403)
     │   ├── NotAMember            no role in the organization
+    │   ├── OperatorRequired      only a platform operator may do this (API keys)
     │   ├── RoleRequired          a role is held, but not one that may issue this command
     │   ├── SegregationOfDuties   the author of a recommendation may not decide on it
     │   └── EngagementRequired    a consultant without an active engagement covering it
@@ -74,6 +75,11 @@ class Forbidden(LedgerError):
 class NotAMember(Forbidden):
     code = "not_a_member"
     title = "No role in this organization"
+
+
+class OperatorRequired(Forbidden):
+    code = "operator_required"
+    title = "Operator required"
 
 
 class RoleRequired(Forbidden):

@@ -62,3 +62,28 @@ def test_metrics_count_requests_and_commands(api: Api) -> None:
     text = api.client.get("/metrics").text
     assert 'ledger_commands_total{command="LaunchCampaign",outcome="accepted"}' in text
     assert 'route="/v1/campaigns/{campaign_id}/launch"' in text
+
+
+def test_an_unexpected_exception_is_a_500_problem_with_the_request_id_only(api: Api) -> None:
+    """A crash answers 500 problem+json naming the request id, and nothing of the failure."""
+
+    def crash() -> None:
+        raise RuntimeError("secret-internals at /srv/ledger/db.py line 7")
+
+    api.app.router.add_api_route("/v1/test-crash", crash)
+    r = api.client.get("/v1/test-crash", headers={"X-Request-Id": "req-crash-1"})
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["x-request-id"] == "req-crash-1"
+    assert r.json() == {
+        "type": "https://campaign-decision-ledger.dev/problems/internal_error",
+        "title": "Internal error",
+        "status": 500,
+        "detail": "an unexpected error occurred; quote the request id when reporting it",
+        "code": "internal_error",
+        "instance": "/v1/test-crash",
+        "request_id": "req-crash-1",
+    }
+    assert "secret" not in r.text
+    assert "RuntimeError" not in r.text
+    assert api.client.get("/healthz").status_code == 200

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 
 from api.http.commanding import COMMAND_ERRORS
 from api.http.deps import ActorDep, KeysDep
-from api.http.problems import ApiError
 from api.http.schemas import CreateKeyBody, IssuedKeyOut
+from ledger.errors import NotFound, OperatorRequired
 from ledger.identity import Actor
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -22,12 +22,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def _operator(actor: Actor) -> None:
     if not actor.operator:
-        raise ApiError(
-            403,
-            "operator_required",
-            "Operator required",
-            "only a platform operator manages API keys",
-        )
+        raise OperatorRequired("only a platform operator manages API keys")
 
 
 @router.post(
@@ -60,5 +55,5 @@ def revoke_key(
 ) -> dict[str, str]:
     _operator(actor)
     if not keys.revoke(key_id):
-        raise ApiError(404, "not_found", "Not found", "no active key with this id")
+        raise NotFound("no active key with this id")
     return {"key_id": key_id, "status": "revoked"}

@@ -19,7 +19,7 @@ from api.http.commanding import COMMAND_ERRORS
 from api.http.deps import ActorDep, LedgerDep
 from api.http.problems import ApiError
 from ledger.application.reads import Reader
-from ledger.errors import NotFound
+from ledger.errors import NotFound, RoleRequired
 from ledger.identity import Actor
 from ledger.integrity.bundle_export import export_bundle
 from ledger.integrity.notary import Notary, b64, json_checkpoint
@@ -50,7 +50,7 @@ def public_keys(request: Request) -> dict[str, Any]:
 def latest_checkpoint(request: Request, actor: ActorDep) -> dict[str, Any]:
     latest = notary(request).latest()
     if latest is None:
-        raise ApiError(404, "not_found", "Not found", "no checkpoint has been issued yet")
+        raise NotFound("no checkpoint has been issued yet")
     return json_checkpoint(latest)
 
 
@@ -119,12 +119,7 @@ def receipt(
 def _require_auditor(ledger: Any, actor: Actor, organization_id: UUID) -> None:
     org = Reader(ledger).organization(actor, organization_id)
     if not org.roles_of(actor.actor_id) & {Role.AUDITOR, Role.EXECUTIVE, Role.MANAGER}:
-        raise ApiError(
-            403,
-            "role_required",
-            "Role required",
-            "verification and bundles are for auditors, managers and executives",
-        )
+        raise RoleRequired("verification and bundles are for auditors, managers and executives")
 
 
 @router.get(
