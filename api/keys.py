@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.identity import Actor
-from ledger.persistence.store import backend, ddl_lock, eventsourcing_env, sqlite_path
+from ledger.persistence.store import backend, ddl_lock, pg_params, postgres, sqlite_path
 from ledger.settings import Settings
 
 KEY_PATTERN = re.compile(r"^cdl_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
@@ -65,20 +65,13 @@ class KeyStore:
             # than the lookup itself.
             self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         elif self.kind == "postgres":
+            from psycopg.conninfo import make_conninfo
             from psycopg_pool import ConnectionPool
 
-            env = eventsourcing_env(settings)
-            schema = env["POSTGRES_SCHEMA"] or "public"
+            schema = postgres(settings).schema or "public"
             self._table = f'"{schema}".api_keys'
-            conninfo = (
-                f"dbname={env['POSTGRES_DBNAME']} host={env['POSTGRES_HOST']} "
-                f"port={env['POSTGRES_PORT']} user={env['POSTGRES_USER']} "
-                f"connect_timeout={settings.pg_connect_timeout}"
-            )
-            if env["POSTGRES_PASSWORD"]:
-                conninfo += f" password={env['POSTGRES_PASSWORD']}"
             self._pool = ConnectionPool(
-                conninfo,
+                make_conninfo(**pg_params(settings)),
                 min_size=1,
                 max_size=4,
                 open=True,

@@ -35,7 +35,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from ledger.persistence.store import backend, eventsourcing_env, sqlite_path
+from ledger.persistence.store import backend, pg_params, postgres, sqlite_path
 from ledger.settings import Settings
 from projections.errors import ProjectionNotReady
 
@@ -64,20 +64,10 @@ def target_of(settings: Settings) -> Target:
         return Target("sqlite", path=sqlite_path(settings))
     if kind != "postgres":
         raise ProjectionNotReady("the read side needs SQLite or PostgreSQL", backend=kind)
-    env = eventsourcing_env(settings)
-    schema = env["POSTGRES_SCHEMA"]
+    schema = postgres(settings).schema
     if schema and not IDENTIFIER.match(schema):
         raise ProjectionNotReady("the schema name must be a plain identifier", schema=schema)
-    kwargs: dict[str, Any] = {
-        "dbname": env["POSTGRES_DBNAME"],
-        "host": env["POSTGRES_HOST"],
-        "port": env["POSTGRES_PORT"],
-        "user": env["POSTGRES_USER"],
-        "password": env["POSTGRES_PASSWORD"],
-        "connect_timeout": settings.pg_connect_timeout,
-    }
-    if schema:
-        kwargs["options"] = f"-c search_path={schema}"
+    kwargs = pg_params(settings, search_path=True)
     return Target("postgres", connect_kwargs=kwargs, schema=schema)
 
 

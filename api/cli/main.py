@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import typer
+from typer.core import TyperGroup
 
 from api.cli import integrity as integrity_cli
 from api.cli import projections as projections_cli
@@ -25,14 +26,30 @@ from api.keys import KeyStore
 from api.logs import configure_logging
 from ledger import commands as c
 from ledger.application.service import Ledger
-from ledger.errors import LedgerError
+from ledger.errors import ConfigurationError, LedgerError
 from ledger.identity import Actor
-from ledger.persistence.store import describe
+from ledger.persistence.store import describe, eventsourcing_env
 from ledger.settings import Settings
 from ledger.values import Channel, MemberRole
 
+
+class LedgerGroup(TyperGroup):
+    """The top command group: a setting the ledger cannot run with stops any command at
+    once with one line on stderr and exit code 2, not a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context: not public API
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as e:
+            typer.echo(f"ledger: configuration error: {e}", err=True)
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
-    help="Campaign Decision Ledger", no_args_is_help=True, pretty_exceptions_enable=False
+    help="Campaign Decision Ledger",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    cls=LedgerGroup,
 )
 orgs = typer.Typer(help="Organizations", no_args_is_help=True)
 roles = typer.Typer(help="Memberships (roles) in an organization", no_args_is_help=True)
@@ -57,8 +74,7 @@ DEMO_FILE = Path(".ledger/demo.json")
 
 def operator() -> Actor:
     """The CLI acts as the platform operator named by LEDGER_OPERATOR_ID (or a fixed id)."""
-    raw = os.environ.get("LEDGER_OPERATOR_ID")
-    return Actor(UUID(raw) if raw else CLI_OPERATOR, operator=True)
+    return Actor(Settings().operator_id or CLI_OPERATOR, operator=True)
 
 
 def run(command: c.Command) -> None:
@@ -145,6 +161,7 @@ def serve(
 ) -> None:
     """Start the HTTP API (uvicorn) on the configured store."""
     settings = Settings()
+    eventsourcing_env(settings)  # a store the ledger cannot use stops here, in one line
     configure_logging(settings.log_format)
     if with_demo and _store_is_empty(settings):
         _write_demo(seed_store(settings))

@@ -1,4 +1,4 @@
-"""The one error tree of the ledger.
+"""The error trees of the ledger: refusals, and configuration.
 
 Every refused command raises one of these, with keyword context naming the ids involved;
 nothing is appended when one is raised. The API maps each class once to an HTTP status and
@@ -27,6 +27,18 @@ a stable machine ``code`` (the class attribute of the same name).
     │   └── IdempotencyKeyInFlight the first request with this key is still running (409)
     └── StoreUnavailable          the event store cannot be reached (503)
         └── Overloaded            too many commands already waiting in this process (503)
+
+A setting the process cannot start with is no refusal of a command, and no HTTP status
+of its own: it stops the process (the CLI prints one line and exits with code 2; inside a
+request it would be a 500).
+
+    ConfigurationError            a LEDGER_ setting has a value the ledger cannot run with
+    └── StoreConfigError          LEDGER_DATABASE_URL names no store the ledger can use
+
+The other roots, each drawn in its own module: ``ledger.integrity.checkpoint.EvidenceError``
+(stored data, a proof or a checkpoint does not check out) and
+``projections.errors.ProjectionError`` (the read side); docs/adr/0003-error-tree.md draws
+them all.
 """
 
 from __future__ import annotations
@@ -160,3 +172,22 @@ class StoreUnavailable(LedgerError):
 class Overloaded(StoreUnavailable):
     code = "overloaded"
     title = "Too many commands waiting; retry shortly"
+
+
+class ConfigurationError(Exception):
+    """Base of the settings a process cannot start with (not a refusal: no HTTP status)."""
+
+    def __init__(self, detail: str, **context: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.context = context
+
+    def __str__(self) -> str:
+        if not self.context:
+            return self.detail
+        ctx = ", ".join(f"{k}={v}" for k, v in sorted(self.context.items()))
+        return f"{self.detail} ({ctx})"
+
+
+class StoreConfigError(ConfigurationError):
+    """LEDGER_DATABASE_URL names no store the ledger can use."""

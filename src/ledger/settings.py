@@ -1,15 +1,45 @@
-"""Settings from the environment (prefix ``LEDGER_``)."""
+"""Settings from the environment (prefix ``LEDGER_``).
+
+A value the ledger cannot run with (``LEDGER_PROJECTIONS=extrenal``, a port that is no
+number) raises :class:`~ledger.errors.ConfigurationError` with one line naming the setting
+and what it accepts, not a pydantic ``ValidationError``: the CLI prints that line and exits
+with code 2.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
+from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, ModelWrapValidatorHandler, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger.errors import ConfigurationError
+
+PREFIX = "LEDGER_"
+
+
+def one_line(error: ValidationError) -> str:
+    """Every refused setting, with its environment name: ``LEDGER_X='v': why``."""
+    parts = []
+    for item in error.errors(include_url=False):
+        name = PREFIX + "_".join(str(p) for p in item["loc"]).upper()
+        given = f"={item['input']!r}" if item["type"] != "missing" else ""
+        parts.append(f"{name}{given}: {item['msg']}")
+    return "; ".join(parts)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_line(cls, data: Any, handler: ModelWrapValidatorHandler[Settings]) -> Settings:
+        try:
+            return handler(data)
+        except ValidationError as e:  # not a ValueError: pydantic lets it through unwrapped
+            raise ConfigurationError(one_line(e)) from None
 
     database_url: str = Field(
         default="",
@@ -25,7 +55,7 @@ class Settings(BaseSettings):
     group_commit: bool = Field(
         default=True, description="Save concurrent commands of a process in one transaction"
     )
-    projections: str = Field(
+    projections: Literal["embedded", "external"] = Field(
         default="embedded",
         description="embedded: run projections in the API process; external: "
         "`ledger projections run` does",
@@ -36,5 +66,10 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(
         default=300, description="Seconds between signed checkpoints in the API; 0: off"
     )
-    log_format: str = Field(default="auto", description="auto, json or console")
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: JSON unless on a terminal; json; console"
+    )
     cors_origins: str = Field(default="", description="Comma-separated origins; empty: off")
+    operator_id: UUID | None = Field(
+        default=None, description="The actor id the CLI acts as (platform operator)"
+    )

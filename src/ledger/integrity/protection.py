@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.persistence.store import APP_NAME, backend, eventsourcing_env
+from ledger.persistence.store import APP_NAME, backend, pg_params, postgres
 from ledger.settings import Settings
 
 FUNCTION = "ledger_refuse_change"
@@ -51,18 +51,7 @@ def target(settings: Settings) -> Target:
             "append-only triggers need PostgreSQL: an SQLite file is protected by file "
             "permissions only, and by 'ledger verify' with checkpoints kept elsewhere"
         )
-    env = eventsourcing_env(settings)
-    return Target(
-        schema=env["POSTGRES_SCHEMA"] or "public",
-        connect={
-            "dbname": env["POSTGRES_DBNAME"],
-            "host": env["POSTGRES_HOST"],
-            "port": env["POSTGRES_PORT"],
-            "user": env["POSTGRES_USER"],
-            "password": env["POSTGRES_PASSWORD"],
-            "connect_timeout": settings.pg_connect_timeout,
-        },
-    )
+    return Target(schema=postgres(settings).schema or "public", connect=pg_params(settings))
 
 
 def _statements(schema: str, tables: tuple[str, ...]) -> list[Any]:

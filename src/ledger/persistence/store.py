@@ -5,25 +5,61 @@ sqlite:///PATH   an SQLite file at PATH
 postgresql://... PostgreSQL through psycopg 3 (production)
 memory://        the library's in-memory store: refused unless LEDGER_ALLOW_MEMORY is set,
                  because a missing setting must never silently lose data
+
+The URL is parsed in one place (:func:`database`, a typed :data:`Database`), and settings
+become PostgreSQL connection parameters in one place (:func:`pg_params`): the event store,
+the read tables (``projections.db``), the API keys (``api.keys``) and the append-only
+protection all connect through it. A URL that names no usable store raises
+:class:`~ledger.errors.StoreConfigError` (a ``ConfigurationError``, not a refusal).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import Any, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from ledger.errors import InvalidCommand
+from ledger.errors import StoreConfigError
 from ledger.settings import Settings
 
 APP_NAME = "ledger"
+Backend = Literal["sqlite", "postgres", "memory"]
+__all__ = ["StoreConfigError"]  # re-exported: callers catch it with the store's names
 
 
-class StoreConfigError(InvalidCommand):
-    code = "store_config_error"
-    title = "The event store is not configured correctly"
+@dataclass(frozen=True)
+class SqliteDatabase:
+    """An SQLite file (or, for tests only, SQLite in memory)."""
+
+    path: Path
+    in_memory: bool = False
+    backend: Backend = "sqlite"
+
+
+@dataclass(frozen=True)
+class PostgresDatabase:
+    """A PostgreSQL database, its credentials decoded, and the schema of ``?schema=``."""
+
+    dbname: str
+    host: str
+    port: int
+    user: str
+    password: str
+    schema: str = ""
+    backend: Backend = "postgres"
+
+
+@dataclass(frozen=True)
+class MemoryDatabase:
+    """The library's in-memory store (tests only)."""
+
+    backend: Backend = "memory"
+
+
+Database = SqliteDatabase | PostgresDatabase | MemoryDatabase
 
 
 def describe(settings: Settings) -> str:
@@ -36,72 +72,110 @@ def describe(settings: Settings) -> str:
     return url
 
 
-def backend(settings: Settings) -> str:
+def database(settings: Settings) -> Database:
+    """``LEDGER_DATABASE_URL`` as a typed value: the one parser of the URL."""
     url = settings.database_url
-    if not url or url.startswith("sqlite:"):
-        return "sqlite"
+    if not url:
+        return SqliteDatabase(Path.cwd() / "ledger.db")
+    if url.startswith("sqlite:"):
+        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url[7:]
+        lowered = url.lower()
+        return SqliteDatabase(Path(path), ":memory:" in lowered or "mode=memory" in lowered)
     if url.startswith(("postgresql:", "postgres:")):
-        return "postgres"
+        return _postgres(settings)
     if url.startswith("memory:"):
-        return "memory"
+        return MemoryDatabase()
     raise StoreConfigError(
         "LEDGER_DATABASE_URL must be sqlite:///PATH, postgresql://... or memory://",
         url=describe(settings),
     )
 
 
-def _sqlite_in_memory(settings: Settings) -> bool:
-    url = settings.database_url.lower()
-    return url.startswith("sqlite:") and (":memory:" in url or "mode=memory" in url)
+def _postgres(settings: Settings) -> PostgresDatabase:
+    parts = urlsplit(settings.database_url)
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise StoreConfigError(
+            "LEDGER_DATABASE_URL names a port that is no number", url=describe(settings)
+        ) from None
+    return PostgresDatabase(
+        dbname=unquote(parts.path.lstrip("/")) or "postgres",
+        host=parts.hostname or "127.0.0.1",
+        port=port,
+        user=unquote(parts.username or "postgres"),
+        password=unquote(parts.password or ""),
+        schema=parse_qs(parts.query).get("schema", [""])[-1],
+    )
+
+
+def backend(settings: Settings) -> Backend:
+    return database(settings).backend
 
 
 def sqlite_path(settings: Settings) -> Path:
-    url = settings.database_url
-    if not url:
-        return Path.cwd() / "ledger.db"
-    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url[len("sqlite:") :]
-    return Path(path)
+    db = database(settings)
+    if not isinstance(db, SqliteDatabase):
+        raise StoreConfigError("the store is not SQLite", url=describe(settings))
+    return db.path
+
+
+def postgres(settings: Settings) -> PostgresDatabase:
+    db = database(settings)
+    if not isinstance(db, PostgresDatabase):
+        raise StoreConfigError("the store is not PostgreSQL", url=describe(settings))
+    return db
+
+
+def pg_params(settings: Settings, *, search_path: bool = False) -> dict[str, Any]:
+    """The one way settings become PostgreSQL connection parameters (psycopg keywords;
+    ``psycopg.conninfo.make_conninfo(**pg_params(...))`` for a libpq string). With
+    ``search_path``, the connection's search path is the URL's schema."""
+    db = postgres(settings)
+    params: dict[str, Any] = {
+        "dbname": db.dbname,
+        "host": db.host,
+        "port": db.port,
+        "user": db.user,
+        "password": db.password,
+        "connect_timeout": settings.pg_connect_timeout,
+    }
+    if not db.password:
+        del params["password"]
+    if search_path and db.schema:
+        params["options"] = f"-c search_path={db.schema}"
+    return params
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
     """The environment the eventsourcing library reads its persistence settings from."""
-    kind = backend(settings)
+    db = database(settings)
     common = {"AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size)}
-    if (kind == "memory" or _sqlite_in_memory(settings)) and not settings.allow_memory:
+    in_memory = isinstance(db, MemoryDatabase) or (isinstance(db, SqliteDatabase) and db.in_memory)
+    if in_memory and not settings.allow_memory:
         raise StoreConfigError(
             "in-memory storage loses every event on exit; it is for tests only "
             "(set LEDGER_ALLOW_MEMORY=1 to allow it)"
         )
-    if kind == "memory":
-        if not settings.allow_memory:
-            raise StoreConfigError(
-                "in-memory storage loses every event on exit; it is for "
-                "tests only (set LEDGER_ALLOW_MEMORY=1 to allow it)"
-            )
+    if isinstance(db, MemoryDatabase):
         return {"PERSISTENCE_MODULE": "eventsourcing.popo", **common}
-    if kind == "sqlite":
-        path = sqlite_path(settings)
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(db, SqliteDatabase):
+        db.path.parent.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(path),
+            "SQLITE_DBNAME": str(db.path),
             "SQLITE_LOCK_TIMEOUT": "10",
             "APPLICATION_RECORDER_TOPIC": "ledger.persistence.recorders:MerkleSQLiteRecorder",
             **common,
         }
-    parts = urlsplit(settings.database_url)
-    schema = ""
-    for item in (parts.query or "").split("&"):
-        if item.startswith("schema="):
-            schema = item.removeprefix("schema=")
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
-        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(parts.port or 5432),
-        "POSTGRES_USER": unquote(parts.username or "postgres"),
-        "POSTGRES_PASSWORD": unquote(parts.password or ""),
-        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_DBNAME": db.dbname,
+        "POSTGRES_HOST": db.host,
+        "POSTGRES_PORT": str(db.port),
+        "POSTGRES_USER": db.user,
+        "POSTGRES_PASSWORD": db.password,
+        "POSTGRES_SCHEMA": db.schema,
         "POSTGRES_POOL_SIZE": str(settings.pg_pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.pg_max_overflow),
         "POSTGRES_CONNECT_TIMEOUT": str(settings.pg_connect_timeout),
@@ -119,37 +193,22 @@ def connect(settings: Settings) -> Any:
     """A plain autocommit connection to the configured PostgreSQL database."""
     import psycopg
 
-    env = eventsourcing_env(settings)
-    return psycopg.connect(
-        dbname=env["POSTGRES_DBNAME"],
-        host=env["POSTGRES_HOST"],
-        port=env["POSTGRES_PORT"],
-        user=env["POSTGRES_USER"],
-        password=env["POSTGRES_PASSWORD"],
-        connect_timeout=settings.pg_connect_timeout,
-        autocommit=True,
-    )
+    return psycopg.connect(**pg_params(settings), autocommit=True)
 
 
 def prepare(settings: Settings) -> None:
     """Create what the library does not: the PostgreSQL schema named in the URL."""
     if backend(settings) != "postgres":
         return
-    env = eventsourcing_env(settings)
-    if not env["POSTGRES_SCHEMA"]:
+    schema = postgres(settings).schema
+    if not schema:
         return
     from psycopg import sql
 
     with connect(settings) as conn:
-        found = conn.execute(
-            "SELECT 1 FROM pg_namespace WHERE nspname = %s", (env["POSTGRES_SCHEMA"],)
-        ).fetchone()
+        found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
         if found is None:  # a service role without CREATE on the database never gets here
-            conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                    sql.Identifier(env["POSTGRES_SCHEMA"])
-                )
-            )
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
 DDL_LOCK_KEY = 0x6C6564676572  # "ledger": one lock for every CREATE of the ledger's tables

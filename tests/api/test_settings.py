@@ -1,0 +1,116 @@
+"""Settings at start-up: one parse of the database URL, one way to connect, and values the
+ledger cannot run with refused at once in one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from api.http.app import create_app
+from api.keys import KeyStore
+from ledger.errors import ConfigurationError, StoreConfigError
+from ledger.persistence.store import PostgresDatabase, database, pg_params
+from ledger.settings import Settings
+
+LEDGER_CLI = Path(sys.executable).with_name("ledger")
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with its user given ``password`` (already percent-encoded)."""
+    parts = urlsplit(url)
+    netloc = f"{parts.username or 'postgres'}:{password}@{parts.hostname}:{parts.port or 5432}"
+    return parts._replace(netloc=netloc).geturl()
+
+
+def test_the_database_url_is_parsed_into_postgres_parameters_with_the_password_decoded() -> None:
+    """A percent-encoded password and ?schema= come out decoded, once, as a typed value."""
+    settings = Settings(database_url="postgresql://app:p%20w%40x@db.example:6543/ledger?schema=s1")
+    assert database(settings) == PostgresDatabase(
+        dbname="ledger", host="db.example", port=6543, user="app", password="p w@x", schema="s1"
+    )
+    assert conninfo_to_dict(make_conninfo(**pg_params(settings)))["password"] == "p w@x"
+
+
+def test_a_port_that_is_no_number_is_a_configuration_error_not_a_refused_command() -> None:
+    """A bad database URL is no 422-style refusal: it is a ConfigurationError."""
+    with pytest.raises(StoreConfigError) as caught:
+        database(Settings(database_url="postgresql://db.example:port/ledger"))
+    assert isinstance(caught.value, ConfigurationError)
+
+
+def test_a_password_with_a_space_starts_the_server_and_serves_a_request(
+    pg_schema_url: str, tmp_path: Path
+) -> None:
+    """With p%20w in the URL, the lifespan starts (event store, views, key pool) and an
+    authenticated request is answered (trust auth: only a parse error could fail it)."""
+    url = with_password(pg_schema_url, "p%20w")
+    settings = Settings(
+        database_url=url, log_format="json", signing_key_path=tmp_path / "signing-key.pem"
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        keys: KeyStore = client.app.state.keys  # type: ignore[attr-defined]
+        token = keys.issue(uuid4()).token
+        r = client.get(f"/v1/organizations/{uuid4()}", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 404, r.text
+    assert r.json()["code"] == "not_found"
+
+
+def test_an_unknown_setting_value_is_refused_in_one_line_naming_the_allowed_values() -> None:
+    """LEDGER_LOG_FORMAT=xml raises a ConfigurationError, not a pydantic traceback."""
+    with pytest.raises(ConfigurationError) as caught:
+        Settings(log_format="xml")  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "LEDGER_LOG_FORMAT='xml': Input should be 'auto', 'json' or 'console'"
+    )
+
+
+def test_the_operator_id_is_read_through_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LEDGER_OPERATOR_ID is a settings field: a UUID, refused at start-up otherwise."""
+    operator = uuid4()
+    monkeypatch.setenv("LEDGER_OPERATOR_ID", str(operator))
+    assert Settings().operator_id == operator
+    monkeypatch.setenv("LEDGER_OPERATOR_ID", "nobody")
+    with pytest.raises(ConfigurationError, match="LEDGER_OPERATOR_ID='nobody'"):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"LEDGER_PROJECTIONS": "extrenal"},
+            "ledger: configuration error: LEDGER_PROJECTIONS='extrenal': "
+            "Input should be 'embedded' or 'external'",
+        ),
+        (
+            {"LEDGER_DATABASE_URL": "mysql://db.example/ledger"},
+            "ledger: configuration error: LEDGER_DATABASE_URL must be sqlite:///PATH, "
+            "postgresql://... or memory:// (url=mysql://db.example/ledger)",
+        ),
+    ],
+)
+def test_ledger_serve_with_a_bad_setting_exits_at_once_with_code_2_and_one_line(
+    env: dict[str, str], line: str, tmp_path: Path
+) -> None:
+    """`ledger serve` stops before binding any port: exit code 2, one line on stderr."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+        [str(LEDGER_CLI), "serve", "--port", "1"],
+        env={**clean, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [line]
+    assert done.stdout == ""
