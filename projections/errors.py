@@ -11,7 +11,13 @@ ProjectionError
 │                         runner stops on it rather than guess
 ├── UnexpectedEvent       the log holds a record that is not a ledger event
 ├── UnknownProjection     no projection has this name
-└── InvalidQuery          a filter or cursor that makes no sense (the API answers 422)
+└── InvalidQuery          a filter or cursor that makes no sense (the API answers 400)
+
+The API maps these by class (``api.http.problems.PROJECTION_STATUS``): ProjectionNotReady
+503, InvalidQuery 400, UnknownProjection 404; the others stay inside the runner. The
+ledger's roots (``LedgerError``, ``ConfigurationError`` in ``ledger.errors``,
+``EvidenceError`` in ``ledger.integrity.checkpoint``) are drawn beside this one in
+docs/adr/0003-error-tree.md.
 """
 
 from __future__ import annotations

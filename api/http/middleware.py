@@ -1,5 +1,10 @@
 """Edge middleware (pure ASGI): request ids, body size limit, media type, one log line and
-metrics per request."""
+metrics per request, and the one 500 path.
+
+It wraps every route and the admission gate, so an exception nothing mapped reaches it: it
+logs the traceback and answers ``internal_error`` (``api.http.problems.internal_error``)
+with the request id and no internals. Its own refusals (413, 415, a JSON key named twice)
+are built by the same ``api.http.problems.answer`` as every other problem."""
 
 from __future__ import annotations
 

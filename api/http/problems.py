@@ -74,7 +74,9 @@ class Problem(BaseModel):
 
 
 class ApiError(Exception):
-    """An error raised by the edge itself (authentication, headers, media types)."""
+    """An error of the edge itself, for which the ledger has no class: authentication,
+    malformed headers or cursors, the read side not running. Where a ledger error fits (a
+    role, an operator flag, something not found), the edge raises that instead."""
 
     def __init__(
         self, status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None

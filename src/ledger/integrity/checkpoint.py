@@ -25,7 +25,9 @@ Errors::
     └── ConsistencyProofFailed  a later checkpoint is not proven to extend an earlier one
 
 Malformed input (a naive datetime, bad base64, a root of the wrong length) raises
-``ValueError`` or ``TypeError`` instead: it is a caller's mistake, not evidence.
+``ValueError`` or ``TypeError`` instead: it is a caller's mistake, not evidence. The other
+error roots (``ledger.errors``, ``projections.errors``) are drawn with this one in
+docs/adr/0003-error-tree.md.
 """
 
 from __future__ import annotations
