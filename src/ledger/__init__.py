@@ -20,6 +20,7 @@ Packages, from the inside out:
                  ``verify``, ``bundle``, ``bundle_export``, ``keyring``, ``protection``).
 
 The public face: ``commands`` (what a caller asks), ``values`` (money, roles, channels),
-``errors`` (the one error tree), ``settings`` (the environment), ``identity`` (who acts).
+``errors`` (the refusal and configuration error trees, ADR 0003), ``settings`` (the
+environment), ``identity`` (who acts).
 See docs/architecture.md.
 """
