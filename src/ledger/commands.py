@@ -17,7 +17,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     model_validator,
 )
 
@@ -26,17 +25,20 @@ from ledger.values import (
     Budget,
     Channel,
     Currency,
+    EvidenceItem,
     KpiTarget,
     MemberRole,
     Money,
+    Name,
+    Note,
     ProposedChange,
+    Reason,
     RecommendationKind,
     RejectionReason,
+    Text,
 )
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Note = Annotated[str, Field(max_length=4000)] | None
+Evidence = Annotated[tuple[EvidenceItem, ...], Field(max_length=50)]
 Channels = Annotated[tuple[Channel, ...], Field(min_length=1, max_length=10)]
 Version = Annotated[int, Field(ge=1, le=10**12)]
 Count = Annotated[int, Field(ge=0, le=10**15)]
@@ -77,7 +79,7 @@ class RevokeMembership(Command):
     organization_id: UUID
     member_id: UUID
     member_role: MemberRole
-    reason: Text
+    reason: Reason
 
 
 class StartEngagement(Command):
@@ -109,7 +111,7 @@ class AmendEngagement(Command):
 class EndEngagement(Command):
     organization_id: UUID
     engagement_id: UUID
-    reason: Text
+    reason: Reason
 
 
 # Campaigns
@@ -132,8 +134,8 @@ class Execution(Command):
     kind: ClassVar[RecommendationKind | None] = None
     campaign_id: UUID
     implements: UUID | None = None
-    deviation_reason: Annotated[str, Field(min_length=1, max_length=4000)] | None = None
-    note: Note = None
+    deviation_reason: Reason | None = None
+    note: Note | None = None
 
 
 class LaunchCampaign(Execution):
@@ -207,9 +209,7 @@ class Recommend(Command):
     kind: RecommendationKind
     change: ProposedChange = ProposedChange()
     rationale: Text
-    evidence: Annotated[
-        tuple[Annotated[str, Field(min_length=1, max_length=2000)], ...], Field(max_length=50)
-    ] = ()
+    evidence: Evidence = ()
     expected_impact: Text
     expires_at: AwareDatetime
 
@@ -219,9 +219,7 @@ class AmendRecommendation(Command):
     revision: Version
     change: ProposedChange = ProposedChange()
     rationale: Text
-    evidence: Annotated[
-        tuple[Annotated[str, Field(min_length=1, max_length=2000)], ...], Field(max_length=50)
-    ] = ()
+    evidence: Evidence = ()
     expected_impact: Text
     expires_at: AwareDatetime
 
@@ -229,7 +227,7 @@ class AmendRecommendation(Command):
 class WithdrawRecommendation(Command):
     recommendation_id: UUID
     revision: Version
-    reason: Text
+    reason: Reason
 
 
 class Decision(Command):
@@ -238,7 +236,7 @@ class Decision(Command):
 
 
 class Approve(Decision):
-    note: Note = None
+    note: Note | None = None
 
 
 class ApproveWithChanges(Decision):
@@ -248,11 +246,11 @@ class ApproveWithChanges(Decision):
 
 class Reject(Decision):
     reason_code: RejectionReason
-    reason_text: Text
+    reason_text: Reason
 
 
 class Escalate(Decision):
-    note: Note = None
+    note: Note | None = None
 
 
 class ExpireRecommendation(Command):

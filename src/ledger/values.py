@@ -13,7 +13,16 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
 from ledger.errors import FloatMoneyRefused
 
@@ -120,6 +129,45 @@ class RejectionReason(StrEnum):
     OTHER = "other"
 
 
+# Text: what every text field of a command may hold. NUL, the other C0 and C1 control
+# characters (tab, line feed and carriage return excepted) and DEL are refused: PostgreSQL
+# text cannot hold U+0000 and the rest are invisible in a register a reviewer reads. Lone
+# surrogates, which UTF-8 cannot hold, are refused by pydantic's own str check before this.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _printable(value: str) -> str:
+    found = UNPRINTABLE.search(value)
+    if found is not None:
+        raise PydanticCustomError(
+            "text_control_character",
+            "text may not contain the control character U+{char} (at index {index}); "
+            "only tab, line feed and carriage return are allowed",
+            {"char": f"{ord(found.group()):04X}", "index": found.start()},
+        )
+    return value
+
+
+Printable = AfterValidator(_printable)  # the validator every command text field carries
+
+
+def _text(
+    max_length: int, *, min_length: int | None = None, strip: bool = False
+) -> StringConstraints:
+    return StringConstraints(strip_whitespace=strip, min_length=min_length, max_length=max_length)
+
+
+# Required free text (objectives, rationales, notes on approval): surrounding whitespace is
+# trimmed, so blank text is refused.
+Text = Annotated[str, _text(4000, min_length=1, strip=True), Printable]
+# A required reason (rejections, withdrawals, deviations, revocations): never blank.
+Reason = Annotated[str, _text(4000, min_length=1, strip=True), Printable]
+Name = Annotated[str, _text(200, min_length=1), Printable]
+Note = Annotated[str, _text(4000), Printable]  # optional remarks: may be empty
+EvidenceItem = Annotated[str, _text(2000, min_length=1), Printable]
+Unit = Annotated[str, _text(32, min_length=1), Printable]  # a KPI target's unit
+
+
 AMOUNT_TEXT = re.compile(r"^[0-9]{1,14}(\.[0-9]{1,4})?$")
 TARGET_TEXT = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$")
 NOT_MONEY = {
@@ -212,7 +260,11 @@ class Budget(Value):
 
 
 class KpiTarget(Value):
-    metric: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+    metric: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$"),
+        Printable,
+    ]
     target: Annotated[
         Decimal,
         BeforeValidator(_decimal_text(TARGET_TEXT)),
@@ -225,7 +277,7 @@ class KpiTarget(Value):
             }
         ),
     ]
-    unit: Annotated[str, Field(min_length=1, max_length=32)]
+    unit: Unit
 
 
 class ProposedChange(Value):

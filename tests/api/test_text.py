@@ -1,0 +1,81 @@
+"""Text over HTTP: control characters and blank reasons refused with 422 naming the field,
+nothing appended."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.conftest import Api
+
+PLAN = {
+    "name": "Autumn",
+    "objective": "Sales",
+    "channels": ["ppc"],
+    "budget": {"amount": "100.50", "currency": "EUR", "period": "daily"},
+}
+
+
+def count(api: Api) -> int:
+    return len(api.world.events())
+
+
+@pytest.mark.parametrize("field", ["name", "objective"])
+@pytest.mark.parametrize("char", ["\u0000", "\u001b", "\u0085"])
+def test_a_campaign_name_or_objective_with_a_control_character_is_refused(
+    api: Api, field: str, char: str
+) -> None:
+    """The "poison\\u0000" campaign of issue 11 answers 422 naming the field; no event."""
+    before = count(api)
+    r = api.post(
+        f"/v1/organizations/{api.world.org_id}/campaigns",
+        "manager",
+        {**PLAN, field: f"poi{char}son"},
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert problem["code"] == "invalid_request"
+    (error,) = problem["errors"]
+    assert error["loc"] == ["body", field]
+    assert error["type"] == "text_control_character"
+    assert f"U+{ord(char):04X}" in error["msg"]
+    assert count(api) == before
+
+
+def test_a_lone_surrogate_in_json_text_is_refused_not_a_500(api: Api) -> None:
+    """A JSON escape of half a surrogate pair cannot be stored as UTF-8: 422, no event."""
+    before = count(api)
+    r = api.client.post(
+        f"/v1/organizations/{api.world.org_id}/campaigns",
+        content=b'{"name": "x\\ud800", "objective": "o", "channels": ["ppc"], '
+        b'"budget": {"amount": "1", "currency": "EUR", "period": "daily"}}',
+        headers={**api.auth("manager"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "name"]
+    assert count(api) == before
+
+
+@pytest.mark.parametrize("blank", ["   ", "\t\n"])
+def test_a_deviation_reason_of_only_whitespace_is_refused(api: Api, blank: str) -> None:
+    """Issue 11, point 3: spaces are not a justified deviation; 422 naming it, no event."""
+    before = count(api)
+    r = api.post(
+        f"/v1/campaigns/{api.world.campaign_id}/launch", "manager", {"deviation_reason": blank}
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "deviation_reason"]
+    assert count(api) == before
+
+
+def test_tabs_and_new_lines_in_text_are_accepted_and_kept(api: Api) -> None:
+    """Ordinary multi-line text in any script is accepted and read back as sent."""
+    objective = "Line 1\r\n\tĐợt 2 — 広告"
+    r = api.post(
+        f"/v1/organizations/{api.world.org_id}/campaigns",
+        "manager",
+        {**PLAN, "objective": objective},
+    )
+    assert r.status_code == 201, r.text
+    got = api.client.get(r.headers["location"], headers=api.auth("manager")).json()
+    assert got["objective"] == objective
