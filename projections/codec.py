@@ -4,11 +4,18 @@ Times are ISO 8601 UTC with microseconds and a ``+00:00`` offset: fixed width, s
 is time order and range filters work on plain ``TEXT`` columns. JSON is canonical (sorted
 keys, no spaces) so that a rebuilt row is byte-for-byte the live one. Money stays a decimal
 string: never a float.
+
+Text is stored as the log holds it, except what a database cannot store: U+0000, which a
+PostgreSQL ``text`` cannot hold, and lone surrogates, which UTF-8 cannot encode, are each
+written as U+FFFD (the replacement character) by :func:`storable`, on both backends, so
+SQLite and PostgreSQL read the same. The command side refuses both (``ledger.values``);
+this is for events recorded before it did, or written below it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +32,18 @@ def ts(value: datetime) -> str:
 
 def parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def storable(value: Any) -> Any:
+    """``value`` as a read table can hold it: text with U+0000 and lone surrogates replaced
+    by U+FFFD; anything else unchanged."""
+    if isinstance(value, str) and UNSTORABLE.search(value) is not None:
+        return UNSTORABLE.sub(REPLACEMENT, value)
+    return value
 
 
 def _default(value: Any) -> Any:

@@ -11,6 +11,9 @@ moment of writing moves to the end of the transaction.
 
 A key asked for without having been loaded is read on the spot (a query for that one key):
 slower, never wrong.
+
+Every value passes :func:`projections.codec.storable` on its way out: this is the one place
+the views write, so it is the one place text the database cannot hold (U+0000) is escaped.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from projections.catalog import Table
+from projections.codec import storable
 from projections.db import Row, Tx
 
 Key = tuple[Any, ...]
@@ -88,9 +92,9 @@ class Keyed:
         new, changed = [], []
         for k, row in self._rows.items():
             if k in self._new:
-                new.append([row[c] for c in self.types])
+                new.append([storable(row[c]) for c in self.types])
             elif row != self._read[k]:
-                changed.append([row[c] for c in self.types])
+                changed.append([storable(row[c]) for c in self.types])
         tx.insert_rows(self.table.slot, self.types, new)
         tx.upsert_rows(self.table.slot, self.types, self.key, changed)
 
@@ -104,7 +108,7 @@ class Appended:
         self.rows: list[list[Any]] = []
 
     def add(self, **values: Any) -> None:
-        self.rows.append([values.get(c) for c in self.types])
+        self.rows.append([storable(values.get(c)) for c in self.types])
 
     def flush(self, tx: Tx) -> None:
         tx.insert_rows(self.table.slot, self.types, self.rows)

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import pytest
 
-from projections.codec import _default, dumps, ts
+from projections.codec import _default, dumps, storable, ts
 
 VALUES = [
     {"b": 1, "a": "x", "nested": {"z": [1, 2.5, None], "y": True}},
@@ -38,3 +38,11 @@ def test_ts_writes_utc_times_and_converts_other_offsets_to_utc() -> None:
     assert ts(parsed) == ts(at)
     with pytest.raises(ValueError, match="naive"):
         ts(at.replace(tzinfo=None))
+
+
+def test_text_a_database_cannot_hold_is_stored_with_the_replacement_character() -> None:
+    """U+0000 and lone surrogates become U+FFFD; other text and other values are kept."""
+    assert storable("a\x00b\ud800") == "a\ufffdb\ufffd"
+    assert storable("tab\tnew line\n 広告") == "tab\tnew line\n 広告"
+    assert storable(7) == 7
+    assert storable(None) is None
