@@ -10,6 +10,8 @@ bookkeeping:
                             in the same transaction as the rows, only forwards
 ``projection_leases``       projection -> owner and expiry (SQLite; PostgreSQL uses
                             advisory locks instead)
+``projection_failures``     (projection, generation, position) -> an event the view did
+                            not apply, and why (``projections.failures``)
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ META = (
     "updated_at TEXT NOT NULL, PRIMARY KEY (projection, generation))",
     "CREATE TABLE IF NOT EXISTS projection_leases ("
     "projection TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS projection_failures ("
+    "projection TEXT NOT NULL, generation BIGINT NOT NULL, position BIGINT NOT NULL, "
+    "aggregate_id TEXT NOT NULL, topic TEXT NOT NULL, error TEXT NOT NULL, "
+    "message TEXT NOT NULL, recorded_at TEXT NOT NULL, "
+    "PRIMARY KEY (projection, generation, position))",
 )
 
 Apply = Callable[[Tx, Sequence[Positioned]], None]
@@ -103,6 +110,7 @@ def create_tables(tx: Tx, projection: Projection, generation: int, *, indexes: b
 
 
 def _installed(tx: Tx, name: str) -> int | None:
+    tx.one("SELECT 1 FROM projection_failures LIMIT 1")  # the newest bookkeeping table
     generation = active_generation(tx, name)
     if generation is None or tracked(tx, name, generation) is None:
         return None

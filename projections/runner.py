@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from projections import catalog
+from projections import catalog, failures
 from projections.catalog import Projection
 from projections.db import Database, Session
 from projections.errors import GenerationChanged, LeaseNotHeld
@@ -166,28 +166,83 @@ class Runner:
         self, batch: Sequence[Positioned], *, after: int, generation: int | None = None
     ) -> None:
         """Apply ``batch``, read after position ``after``, in one transaction with the
-        tracking update; PositionNotAdvanced (and no change) when it was applied already."""
-        session, lease = self._open()
+        tracking update; PositionNotAdvanced (and no change) when it was applied already.
+        A batch an event's content makes fail is applied again event by event, so that only
+        the event that fails is set aside (``projections.failures``)."""
         generation = self.generation() if generation is None else generation
         if not batch:
             return
+        try:
+            self._apply(batch, after, generation)
+        except failures.EVENT_ERRORS as e:
+            log.warning(
+                "projection batch failed: applying its events one by one",
+                projection=self.projection.name,
+                first=batch[0].position,
+                last=batch[-1].position,
+                error=f"{type(e).__name__}: {e}",
+            )
+            self._isolate(batch, after, generation)
+
+    def _isolate(self, batch: Sequence[Positioned], after: int, generation: int) -> None:
+        for item in batch:
+            try:
+                self._apply([item], after, generation)
+            except failures.EVENT_ERRORS as e:
+                self._apply([item], after, generation, failed=e)
+                log.error(
+                    "projection event failed and was set aside",
+                    projection=self.projection.name,
+                    generation=generation,
+                    position=item.position,
+                    aggregate_id=item.aggregate_key,
+                    event_type=type(item.event).__qualname__,
+                    error=type(e).__name__,
+                    message=str(e),
+                )
+            after = item.position
+
+    def _apply(
+        self,
+        batch: Sequence[Positioned],
+        after: int,
+        generation: int,
+        *,
+        failed: BaseException | None = None,
+    ) -> None:
+        """One transaction: lease, generation, tracking, then the events (or, with
+        ``failed``, the record that the one event of ``batch`` failed). Events of an
+        aggregate with a failed event are recorded as skipped, not applied."""
+        session, lease = self._open()
+        name = self.projection.name
         started = time.perf_counter()
         with session.transaction(write=True) as tx:
             lease.confirm(tx)
             if self.pinned is None:
-                active = catalog.active_generation(tx, self.projection.name, lock=True)
+                active = catalog.active_generation(tx, name, lock=True)
                 if active != generation:
-                    raise GenerationChanged(
-                        "the active generation switched", projection=self.projection.name
-                    )
+                    raise GenerationChanged("the active generation switched", projection=name)
             last = batch[-1].position
-            catalog.advance(tx, self.projection.name, generation, after, last)
-            self.projection.apply(tx.with_names(self.projection.names(generation)), batch)
+            catalog.advance(tx, name, generation, after, last)
+            if failed is not None:
+                failures.record(tx, name, generation, batch[0], type(failed).__name__, str(failed))
+                return
+            held = failures.held(tx, name, generation)
+            skipped = [item for item in batch if item.aggregate_key in held]
+            if skipped:
+                failures.record_skipped(tx, name, generation, skipped, held)
+                log.warning(
+                    "projection events skipped after a failed event of their aggregate",
+                    projection=name,
+                    positions=[item.position for item in skipped],
+                )
+                batch = [item for item in batch if item.aggregate_key not in held]
+            if batch:
+                self.projection.apply(tx.with_names(self.projection.names(generation)), batch)
         log.debug(
             "batch applied",
-            projection=self.projection.name,
+            projection=name,
             generation=generation,
-            first=batch[0].position,
             last=last,
             events=len(batch),
             duration_ms=round((time.perf_counter() - started) * 1000, 2),

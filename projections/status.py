@@ -1,13 +1,15 @@
-"""Where each projection stands: position, lag behind the log, generation, rebuild, lease;
-and the bounded wait that gives a query read-your-writes."""
+"""Where each projection stands: position, lag behind the log, generation, rebuild, lease,
+the events it set aside; and the bounded wait that gives a query read-your-writes."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from projections import catalog
+from projections import catalog, failures
 from projections.catalog import Projection, lock_key
 from projections.db import Database, Tx
 from projections.errors import ProjectionNotReady
@@ -26,6 +28,10 @@ class ProjectionStatus:
     building_position: int | None
     leased: bool | None
     """Whether a runner holds the lease now (None when it cannot be told)."""
+    failed: int = 0
+    """Events the active generation did not apply (``projections.failures``)."""
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    """The first of them: position, aggregate id, event type, error and message."""
 
 
 def _leased(tx: Tx, name: str, schema: str) -> bool | None:
@@ -53,6 +59,7 @@ def status(db: Database, head: int, projections: Sequence[Projection]) -> list[P
                 (p.name, generation),
             )
             building = catalog.building_generation(tx, p.name)
+            failed, first = failures.listed(tx, p.name, generation)
             result.append(
                 ProjectionStatus(
                     name=p.name,
@@ -66,6 +73,8 @@ def status(db: Database, head: int, projections: Sequence[Projection]) -> list[P
                         catalog.tracked(tx, p.name, building) if building is not None else None
                     ),
                     leased=_leased(tx, p.name, db.target.schema),
+                    failed=failed,
+                    failures=[dataclasses.asdict(f) for f in first],
                 )
             )
     return result

@@ -1,6 +1,6 @@
 """Prometheus metrics: requests and latency by route and status, commands by type and
-outcome, requests in flight and shed by admission control, projection lag (set by the
-projection runner when it runs in this process)."""
+outcome, requests in flight and shed by admission control, projection lag and events set
+aside (set by the projection runner when it runs in this process)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,13 @@ PROJECTION_LAG = Gauge(
 PROJECTION_POSITION = Gauge(
     "ledger_projection_position", "Last position applied", ["projection"], registry=REGISTRY
 )
+PROJECTION_FAILED = Gauge(
+    "ledger_projection_failed_events",
+    "Events a projection's active generation set aside (failed, or skipped after a failed "
+    "event of their aggregate); `ledger projections status` lists them",
+    ["projection"],
+    registry=REGISTRY,
+)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
@@ -80,3 +87,4 @@ def observe_projections(read_side: Any) -> None:
     for s in read_side.status():
         PROJECTION_LAG.labels(s.name).set(s.lag)
         PROJECTION_POSITION.labels(s.name).set(s.position)
+        PROJECTION_FAILED.labels(s.name).set(s.failed)

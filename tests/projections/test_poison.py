@@ -3,8 +3,15 @@ every tenant, and rebuild."""
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Any
 from uuid import UUID
 
+import psycopg
+import pytest
+from structlog.testing import capture_logs
+
+from api.http import metrics
 from ledger import commands as c
 from ledger.application.service import Ledger
 from ledger.values import Channel
@@ -14,6 +21,7 @@ from projections.queries.register import recommendations
 from projections.rebuild import checksum
 from projections.service import ReadSide
 from projections.views import ALL
+from projections.views import campaigns as campaigns_view
 from tests.support import Clock, World, budget
 
 POISON = "poison\x00 name"
@@ -73,3 +81,108 @@ def test_a_store_holding_a_nul_rebuilds_every_view_to_the_live_content(
         assert checksum(read_side.db, projection) == live, projection.name
     assert campaign_state(read_side.db, poisoned)[0] is not None
     assert campaign_state(read_side.db, later)[0] is not None
+
+
+def boom_on(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    """The campaigns view fails on any campaign named "boom", as a view bug would."""
+    planned = campaigns_view._planned
+
+    def failing(b: Any, item: Any, e: Any) -> None:
+        if e.name == "boom":
+            raise error
+        planned(b, item, e)
+
+    monkeypatch.setattr(campaigns_view, "_planned", failing)
+
+
+def plan_boom(w: World) -> tuple[UUID, int, int]:
+    """A campaign named "boom" and its launch: (id, position planned, position launched)."""
+    planned = w.run(
+        w.manager,
+        c.PlanCampaign(
+            organization_id=w.org_id,
+            name="boom",
+            objective="o",
+            channels=(Channel.PPC,),
+            budget=budget("100"),
+        ),
+    )
+    launched = w.run(w.manager, c.LaunchCampaign(campaign_id=planned.aggregate_id))
+    return planned.aggregate_id, planned.position, launched.position
+
+
+def failed_of(read_side: ReadSide, name: str) -> tuple[int, list[dict[str, Any]]]:
+    (found,) = [s for s in read_side.status() if s.name == name]
+    return found.failed, found.failures
+
+
+def test_an_event_a_view_cannot_apply_is_set_aside_with_its_aggregate_and_reported(
+    ledger: Ledger, clock: Clock, world: World, read_side: ReadSide, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failing event and the later events of its campaign are recorded (status, log
+    with the position, /metrics gauge); the events after it, of every tenant, are applied."""
+    boom_on(monkeypatch, ValueError("cannot apply"))
+    boom, planned_at, launched_at = plan_boom(world)
+    other = World(ledger, clock).setup()
+    later = other.plan()
+    with capture_logs() as logs:
+        read_side.run_until_caught_up()
+    assert campaign_state(read_side.db, boom)[0] is None
+    assert campaign_state(read_side.db, later)[0] is not None
+    assert campaign_state(read_side.db, world.campaign_id)[0] is not None
+    count, listed = failed_of(read_side, "campaigns")
+    assert count == 2
+    assert [(f["position"], f["error"], f["aggregate_id"]) for f in listed] == [
+        (planned_at, "ValueError", str(boom)),
+        (launched_at, "Skipped", str(boom)),
+    ]
+    assert listed[0]["message"] == "cannot apply"
+    assert listed[0]["topic"] == "Campaign.Planned"
+    assert failed_of(read_side, "audit")[0] == failed_of(read_side, "register")[0] == 0
+    assert any(
+        log["event"] == "projection event failed and was set aside"
+        and log["position"] == planned_at
+        for log in logs
+    )
+    metrics.observe_projections(read_side)
+    sample = metrics.REGISTRY.get_sample_value(
+        "ledger_projection_failed_events", {"projection": "campaigns"}
+    )
+    assert sample == 2
+
+
+def test_a_rebuild_sets_the_same_events_aside_and_serves_the_rest(
+    ledger: Ledger, clock: Clock, world: World, read_side: ReadSide, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rebuilding over an event that fails finishes, reports it in the new generation and
+    equals the live view."""
+    boom_on(monkeypatch, ValueError("cannot apply"))
+    plan_boom(world)
+    later = World(ledger, clock).setup().plan()
+    read_side.run_until_caught_up()
+    live = checksum(read_side.db, campaigns_view.PROJECTION)
+    result = read_side.rebuild("campaigns")
+    assert checksum(read_side.db, campaigns_view.PROJECTION) == live
+    assert {s.generation: s.failed for s in read_side.status()}[result.generation] == 2
+    assert campaign_state(read_side.db, later)[0] is not None
+
+
+def test_a_database_error_is_not_taken_for_a_bad_event(
+    world: World, read_side: ReadSide, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operational error (database down or locked) fails the batch and the runner backs
+    off: nothing is set aside and the position does not move past the event."""
+    error = (
+        psycopg.OperationalError("server closed the connection")
+        if read_side.db.dialect == "postgres"
+        else sqlite3.OperationalError("database is locked")
+    )
+    boom_on(monkeypatch, error)
+    _, planned_at, _ = plan_boom(world)
+    (runner,) = [r for r in read_side.runners() if r.projection.name == "campaigns"]
+    while runner.tick():
+        pass
+    assert "OperationalError" in str(runner.last_error)
+    assert runner.position() < planned_at
+    assert failed_of(read_side, "campaigns")[0] == 0
+    runner.close()
