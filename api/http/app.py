@@ -14,6 +14,7 @@ from api.http.admission import AdmissionMiddleware, AdmissionSettings
 from api.http.metrics import observe_projections
 from api.http.middleware import EdgeMiddleware
 from api.http.routes import admin, commands, health, integrity, queries, readmodels
+from api.http.runner import LedgerRunner
 from api.keys import KeyStore
 from api.logs import configure_logging
 from api.periodic import Periodic
@@ -50,6 +51,7 @@ def create_app(
         app.state.notary = Notary(ledger, Keyring.load(settings))
         app.state.committer = GroupCommitter(ledger) if settings.group_commit else None
         app.state.read_side = start_read_side(ledger, settings)
+        app.state.runner = LedgerRunner(app.state.committer or ledger, app.state.read_side)
         app.state.before_metrics = lambda: observe_projections(app.state.read_side)
         ticker = Periodic(
             settings.checkpoint_interval, app.state.notary.issue_checkpoint, "checkpoint"

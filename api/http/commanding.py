@@ -1,8 +1,9 @@
 """One factory turns a ledger command into a documented POST route.
 
 Every route: authenticates, builds the strict command from the path, the body and the
-If-Match header, executes it with the Idempotency-Key and the request id as correlation
-id, and answers 201 with Location (a new resource) or 200, with the version as ETag.
+If-Match header, runs it through the injected command runner (``api.http.runner``, built
+once in the lifespan) with the Idempotency-Key and the request id as correlation id, and
+answers 201 with Location (a new resource) or 200, with the version as ETag.
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse
 
-from api.http import metrics
-from api.http.deps import ActorDep, ExpectedVersionDep, IdempotencyKeyDep, LedgerDep
+from api.http.deps import ActorDep, ExpectedVersionDep, IdempotencyKeyDep, RunnerDep
 from api.http.problems import Problem
 from api.http.schemas import CommandAccepted, body_of, build
 from ledger import commands as c
 from ledger.application.results import CommandResult
-from ledger.errors import LedgerError
 
 PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
 COMMAND_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -62,25 +61,6 @@ def respond(
     return JSONResponse(result.as_dict(), status_code=status, headers=headers)
 
 
-def execute(
-    request: Request, ledger: Any, actor: Any, command: c.Command, key: str | None
-) -> CommandResult:
-    name = type(command).__name__
-    try:
-        runner = getattr(request.app.state, "committer", None) or ledger
-        result: CommandResult = runner.execute(
-            command, actor, correlation_id=request.state.request_id, idempotency_key=key
-        )
-    except LedgerError as e:
-        metrics.observe_command(name, e.code)
-        raise
-    metrics.observe_command(name, "replayed" if result.replayed else "accepted")
-    read_side = getattr(request.app.state, "read_side", None)
-    if read_side is not None:
-        read_side.nudge()
-    return result
-
-
 def add_command(
     router: APIRouter,
     path: str,
@@ -97,7 +77,7 @@ def add_command(
 
     def endpoint(
         request: Request,
-        ledger: LedgerDep,
+        runner: RunnerDep,
         actor: ActorDep,
         key: IdempotencyKeyDep,
         expected: ExpectedVersionDep = None,
@@ -108,7 +88,10 @@ def add_command(
         if expected is not None:
             server["expected_version"] = expected
         cmd = build(command, body, **server)
-        return respond(execute(request, ledger, actor, cmd, key), location, kwargs)
+        result = runner.run(
+            cmd, actor, correlation_id=request.state.request_id, idempotency_key=key
+        )
+        return respond(result, location, kwargs)
 
     params = list(inspect.signature(endpoint).parameters.values())[:-1]
     if command.creates:  # nothing to expect a version of yet: no If-Match

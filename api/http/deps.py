@@ -1,4 +1,5 @@
-"""Dependencies every route shares: the ledger, the acting identity, request headers.
+"""Dependencies every route shares: the ledger, the command runner, the acting identity,
+request headers.
 
 The ones that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in its thread
 pool, one hop (and a wake-up of the event loop) per dependency per request. Only
@@ -13,6 +14,7 @@ from fastapi import Depends, Header, Request
 from pydantic import StringConstraints
 
 from api.http.problems import ApiError
+from api.http.runner import CommandRunner
 from api.keys import KeyStore
 from ledger.application.service import Ledger
 from ledger.identity import Actor
@@ -29,6 +31,11 @@ BEARER = {"WWW-Authenticate": 'Bearer realm="ledger"'}
 async def get_ledger(request: Request) -> Ledger:
     ledger: Ledger = request.app.state.ledger
     return ledger
+
+
+async def get_runner(request: Request) -> CommandRunner:
+    runner: CommandRunner = request.app.state.runner
+    return runner
 
 
 async def get_keys(request: Request) -> KeyStore:
@@ -105,6 +112,7 @@ async def expected_version(
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+RunnerDep = Annotated[CommandRunner, Depends(get_runner)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 KeysDep = Annotated[KeyStore, Depends(get_keys)]
 IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from ledger import commands as c
-from ledger.application.group_commit import BatchView, Cache, GroupCommitter, Job
+from ledger.application.batch import Batch, Cache
+from ledger.application.decide import Submission
+from ledger.application.group_commit import GroupCommitter, Job
 from ledger.application.service import Ledger
 from ledger.errors import IdempotencyKeyInFlight, NotFound, RoleRequired, VersionConflict
 from ledger.persistence.recorders import StaleRead
@@ -35,11 +37,11 @@ def test_a_batch_applies_commands_in_order_and_refuses_one_without_touching_the_
     try:
         before = world.events()
         jobs = [
-            Job(adjust(world, "5100"), world.manager, "r1", None, None),
+            Job(Submission(adjust(world, "5100"), world.manager, "r1")),
             Job(
-                c.LaunchCampaign(campaign_id=world.campaign_id), world.consultant, "r2", None, None
+                Submission(c.LaunchCampaign(campaign_id=world.campaign_id), world.consultant, "r2")
             ),
-            Job(adjust(world, "5200"), world.manager, "r3", None, None),
+            Job(Submission(adjust(world, "5200"), world.manager, "r3")),
         ]
         committer._process(jobs)
         first, refused, third = (j.future for j in jobs)
@@ -64,8 +66,8 @@ def test_the_same_idempotency_key_twice_in_one_batch_is_refused_as_in_flight(
     committer = GroupCommitter(world.ledger)
     try:
         jobs = [
-            Job(adjust(world, "5100"), world.manager, "r1", None, "k"),
-            Job(adjust(world, "5100"), world.manager, "r2", None, "k"),
+            Job(Submission(adjust(world, "5100"), world.manager, "r1", key="k")),
+            Job(Submission(adjust(world, "5100"), world.manager, "r2", key="k")),
         ]
         committer._process(jobs)
         assert jobs[0].future.result().version == 2
@@ -97,8 +99,8 @@ def test_a_batch_that_loses_a_race_is_rerun_command_by_command(
     monkeypatch.setattr(world.ledger, "save", racing_save)
     try:
         jobs = [
-            Job(adjust(world, "5100"), world.manager, "r1", None, None),
-            Job(adjust(world, "5200"), world.executive, "r2", None, None),
+            Job(Submission(adjust(world, "5100"), world.manager, "r1")),
+            Job(Submission(adjust(world, "5200"), world.executive, "r2")),
         ]
         committer._process(jobs)
         assert [j.future.result().version for j in jobs] == [3, 4]
@@ -212,10 +214,10 @@ def test_an_append_whose_reads_moved_on_writes_nothing(world: World) -> None:
     organization = world.ledger.repository.get(world.org_id)
     before = world.events()
     stale = {world.org_id: organization.version - 1}
-    command = Job(adjust(world, "5300"), world.manager, "r", None, None)
+    submission = Submission(adjust(world, "5300"), world.manager, "r")
     committer = GroupCommitter(world.ledger)
     try:
-        view_events = committer._run_one(command, BatchView(world.ledger, Cache(10)), set()).events
+        view_events = Batch(world.ledger, Cache(10)).decide_one(submission).events
         with pytest.raises(StaleRead) as refused:
             world.ledger.save(*view_events, expect_versions=stale)
         assert refused.value.stale == [world.org_id]
