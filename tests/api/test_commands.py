@@ -188,3 +188,25 @@ def test_the_request_id_is_returned_and_stored_as_the_correlation_id(api: Api) -
     assert history[-1]["envelope"]["correlation_id"] == "req-abc.123"
     assert history[-1]["envelope"]["role"] == "manager"
     assert history[-1]["envelope"]["party"] == "client"
+
+
+def test_every_command_route_runs_through_the_runner_built_in_the_lifespan(api: Api) -> None:
+    """A POST is run by the one command runner on app.state (replaced here by a recording
+    one), with the request id as correlation id and the Idempotency-Key passed on."""
+    real = api.app.state.runner
+    seen: list[tuple[str, str, str | None]] = []
+
+    class Recording:
+        def run(self, command: c.Command, actor: Any, **kw: Any) -> Any:
+            seen.append((type(command).__name__, kw["correlation_id"], kw["idempotency_key"]))
+            return real.run(command, actor, **kw)
+
+    api.app.state.runner = Recording()
+    r = api.post(
+        f"/v1/campaigns/{api.world.campaign_id}/budget",
+        "manager",
+        {"budget": BUDGET},
+        **{"Idempotency-Key": "via-runner"},
+    )
+    assert r.status_code == 200, r.text
+    assert seen == [("AdjustBudget", r.headers["x-request-id"], "via-runner")]

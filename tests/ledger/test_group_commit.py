@@ -12,6 +12,7 @@ from ledger import commands as c
 from ledger.application.batch import Batch, Cache
 from ledger.application.decide import Submission
 from ledger.application.group_commit import GroupCommitter, Job
+from ledger.application.results import CommandResult
 from ledger.application.service import Ledger
 from ledger.errors import IdempotencyKeyInFlight, NotFound, RoleRequired, VersionConflict
 from ledger.persistence.recorders import StaleRead
@@ -226,3 +227,24 @@ def test_an_append_whose_reads_moved_on_writes_nothing(world: World) -> None:
         assert len(world.events()) == len(before) + 1
     finally:
         committer.close()
+
+
+def test_a_batch_answers_each_submission_in_order_without_a_writer_thread(world: World) -> None:
+    """The batch steps alone (no committer, no thread): one answer per submission, in order,
+    the refusal as its error, the accepted ones saved with the key's record."""
+    before = world.events()
+    batch = Batch(world.ledger, Cache(10))
+    answers = batch.run(
+        [
+            Submission(adjust(world, "5100"), world.manager, "r1"),
+            Submission(c.LaunchCampaign(campaign_id=world.campaign_id), world.consultant, "r2"),
+            Submission(adjust(world, "5200"), world.manager, "r3", key="k"),
+        ]
+    )
+    first, refused, third = answers
+    assert isinstance(refused, RoleRequired)
+    assert isinstance(first, CommandResult)
+    assert isinstance(third, CommandResult)
+    assert (first.version, third.version) == (2, 3)
+    assert not batch.stale
+    assert len(world.events()) == len(before) + 3  # two changes and one key record
