@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import OperationalError
 
 from ledger import commands as c
 from ledger.application.batch import Batch, Cache
@@ -14,7 +15,13 @@ from ledger.application.decide import Submission
 from ledger.application.group_commit import GroupCommitter, Job
 from ledger.application.results import CommandResult
 from ledger.application.service import Ledger
-from ledger.errors import IdempotencyKeyInFlight, NotFound, RoleRequired, VersionConflict
+from ledger.errors import (
+    IdempotencyKeyInFlight,
+    NotFound,
+    RoleRequired,
+    StoreUnavailable,
+    VersionConflict,
+)
 from ledger.persistence.recorders import StaleRead
 from ledger.values import MemberRole
 from tests.support import Clock, World, budget
@@ -248,3 +255,28 @@ def test_a_batch_answers_each_submission_in_order_without_a_writer_thread(world:
     assert (first.version, third.version) == (2, 3)
     assert not batch.stale
     assert len(world.events()) == len(before) + 3  # two changes and one key record
+
+
+def test_a_store_lost_mid_batch_answers_every_command_with_store_unavailable(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store goes away after the first command of a batch was decided: every command,
+    the decided one too, is answered 503-style, and nothing is appended."""
+    other = world.plan()
+    before = world.events()
+    real_get = world.ledger.repository.get
+
+    def get(aggregate_id: Any, **kw: Any) -> Any:
+        if aggregate_id == other:
+            raise OperationalError("connection lost")
+        return real_get(aggregate_id, **kw)
+
+    monkeypatch.setattr(world.ledger.repository, "get", get)
+    answers = Batch(world.ledger, Cache(10)).run(
+        [
+            Submission(adjust(world, "5100"), world.manager, "r1"),
+            Submission(c.AdjustBudget(campaign_id=other, budget=budget("10")), world.manager, "r2"),
+        ]
+    )
+    assert [type(a) for a in answers] == [StoreUnavailable, StoreUnavailable]
+    assert world.events() == before
