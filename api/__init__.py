@@ -2,7 +2,8 @@
 ``ledger``; nothing imports it.
 
 ``http``     the FastAPI application (``app.create_app``, one ledger per worker, built in
-             the lifespan), its routes (``routes.commands``, ``queries``, ``readmodels``,
+             the lifespan with the one command runner, ``runner``, the POST routes get
+             through ``deps``), its routes (``routes.commands``, ``queries``, ``readmodels``,
              ``integrity``, ``admin``, ``health``), request and response schemas, the one
              place errors become problem+json (``problems``), authentication (``deps``),
              admission control, edge middleware, metrics and OpenAPI finishing touches.

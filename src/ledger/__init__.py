@@ -10,8 +10,11 @@ Packages, from the inside out:
                  approval limit (``limits``). Imports only the domain and the public face.
 ``handlers``     one function per command: load, ask the policy, act (``registry`` maps
                  command classes to handlers; ``context`` gives them the aggregates).
-``application``  the ledger service (``service.Ledger``), group commit, command results and
-                 reads straight from the event store under the visibility rules.
+``application``  the ledger service (``service.Ledger``), the one ``decide`` step both it
+                 and group commit use, ``idempotency`` (guard, replay, the typed stored
+                 outcome), group commit (``group_commit`` queue and writer thread, ``batch``
+                 decide-commit-settle steps), command results and reads straight from the
+                 event store under the visibility rules.
 ``persistence``  the event store chosen by ``LEDGER_DATABASE_URL`` (``store``), the
                  recorders that write the Merkle log in the append's transaction, the one
                  SQLite/PostgreSQL seam for plain SQL (``sql``), positions, readiness.
