@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keyword:
             pytest += ["-k", args.keyword]
         t0 = time.monotonic()
-        done = subprocess.run(pytest, cwd=ROOT, env=env, check=False)  # noqa: S603
+        done = subprocess.run(pytest, cwd=ROOT, env=env, check=False)  # noqa: S603 - pytest with arguments built here
         wall = round(time.monotonic() - t0, 1)
         outcomes = junit(junit_path)
         figures = [

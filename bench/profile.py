@@ -43,7 +43,7 @@ def record(
         argv.append("--idle")
     if gil:
         argv.append("--gil")
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - py-spy with arguments built here
 
 
 def summarize(files: list[Path], top: int) -> str:

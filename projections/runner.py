@@ -345,9 +345,6 @@ class Worker:
         )
         self._thread.start()
 
-    def nudge(self) -> None:
-        self.source.nudge()
-
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self.source.nudge()

@@ -9,7 +9,6 @@ answers 201 with Location (a new resource) or 200, with the version as ETag.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -152,6 +151,3 @@ def _headers(created: bool) -> dict[str, Any]:
 
 def _snake(name: str) -> str:
     return "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in name).lstrip("_")
-
-
-Register = Callable[[APIRouter], None]

@@ -11,7 +11,6 @@ import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from pydantic import StringConstraints
 
 from api.http.problems import ApiError
 from api.http.runner import CommandRunner
@@ -23,8 +22,6 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{1,255}$")
 VERSION = re.compile(r"[0-9]{1,13}")
 MAX_VERSION = 10**12
 IF_MATCH = re.compile(r'^(\*|"?[1-9][0-9]{0,17}"?)$')  # strong ETags only
-KeyText = Annotated[str, StringConstraints(pattern=IDEMPOTENCY_KEY.pattern)]
-IfMatchText = Annotated[str, StringConstraints(pattern=IF_MATCH.pattern)]
 BEARER = {"WWW-Authenticate": 'Bearer realm="ledger"'}
 
 

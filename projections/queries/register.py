@@ -34,9 +34,6 @@ class ExceptionKind(StrEnum):
     EXPIRED_UNDECIDED = "expired_undecided"
 
 
-ON_EXECUTIONS = frozenset({ExceptionKind.EXECUTION_WITHOUT_RECOMMENDATION, ExceptionKind.DEVIATION})
-
-
 def _row(row: Row) -> Row:
     row = decode(row, JSON_COLUMNS)
     for flag in ("escalated", "as_approved"):

@@ -29,8 +29,6 @@ from projections.errors import InconsistentLog
 from projections.rows import Appended, Keyed
 from projections.source import Positioned
 
-SETTLING = ("Approved", "ApprovedWithChanges", "Rejected")
-
 RECOMMENDATIONS = Table(
     "recommendations",
     "recommendation_id TEXT PRIMARY KEY, position BIGINT NOT NULL, "

@@ -9,7 +9,6 @@ a stable machine ``code`` (the class attribute of the same name).
     │   └── FloatMoneyRefused     a money amount arrived as a float
     ├── NotFound                  an id the actor may not see, or that does not exist (404)
     ├── Forbidden                 the actor lacks the decision right (403)
-    │   ├── NotAMember            no role in the organization
     │   ├── OperatorRequired      only a platform operator may do this (API keys)
     │   ├── RoleRequired          a role is held, but not one that may issue this command
     │   ├── SegregationOfDuties   the author of a recommendation may not decide on it
@@ -82,11 +81,6 @@ class NotFound(LedgerError):
 class Forbidden(LedgerError):
     code = "forbidden"
     title = "Forbidden"
-
-
-class NotAMember(Forbidden):
-    code = "not_a_member"
-    title = "No role in this organization"
 
 
 class OperatorRequired(Forbidden):

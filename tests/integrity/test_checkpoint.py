@@ -208,7 +208,7 @@ def test_issued_at_must_be_aware_whole_seconds_and_is_stored_in_utc() -> None:
     """Naive or sub-second times are refused; other offsets are converted to UTC."""
     key = SigningKey.generate()
     with pytest.raises(ValueError, match="timezone-aware"):
-        Checkpoint(1, ROOT, datetime(2024, 1, 1), key.key_id, b"")  # noqa: DTZ001
+        Checkpoint(1, ROOT, datetime(2024, 1, 1), key.key_id, b"")  # noqa: DTZ001 - naive on purpose: it must be refused
     with pytest.raises(ValueError, match="whole seconds"):
         Checkpoint(1, ROOT, WHEN.replace(microsecond=5), key.key_id, b"")
     plus_two = WHEN.astimezone(timezone(timedelta(hours=2)))

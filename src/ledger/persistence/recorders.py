@@ -88,7 +88,7 @@ def sqlite_versions(c: Any, table: str, ids: Sequence[UUID]) -> dict[UUID, int]:
         chunk = ids[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
         c.execute(
-            f"SELECT originator_id, MAX(originator_version) FROM {table} "  # noqa: S608
+            f"SELECT originator_id, MAX(originator_version) FROM {table} "  # noqa: S608 - table and column names are the store's own; values are bound
             f"WHERE originator_id IN ({marks}) GROUP BY originator_id",
             [i.hex for i in chunk],
         )
@@ -99,7 +99,7 @@ def sqlite_versions(c: Any, table: str, ids: Sequence[UUID]) -> dict[UUID, int]:
 def postgres_versions(curs: Any, table: str, ids: Sequence[UUID]) -> dict[UUID, int]:
     """Current version of each aggregate named, read through a psycopg cursor."""
     curs.execute(
-        f"SELECT originator_id, MAX(originator_version) AS v FROM {table} "  # noqa: S608
+        f"SELECT originator_id, MAX(originator_version) AS v FROM {table} "  # noqa: S608 - table and column names are the store's own; values are bound
         "WHERE originator_id = ANY(%s) GROUP BY originator_id",
         (list(ids),),
     )
@@ -115,7 +115,7 @@ def records(ids: Sequence[int] | None, stored: Sequence[StoredEvent]) -> list[Re
     ]
 
 
-class MerkleSQLiteRecorder(SQLiteApplicationRecorder):
+class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def __init__(
         self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"
     ) -> None:
@@ -142,7 +142,7 @@ class MerkleSQLiteRecorder(SQLiteApplicationRecorder):
             return self.versions(c, ids)
 
 
-class FastFailPostgresRecorder(PostgresApplicationRecorder):
+class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:

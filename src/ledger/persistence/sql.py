@@ -42,7 +42,7 @@ def stream_events(
     ph = "%s" if isinstance(recorder, PostgresApplicationRecorder) else "?"
     bound = f"AND {col} <= {int(stop)} " if stop is not None else ""
     sql = (
-        f"SELECT {col} AS position, originator_id, originator_version, topic, state "  # noqa: S608
+        f"SELECT {col} AS position, originator_id, originator_version, topic, state "  # noqa: S608 - table and column names are the store's own; values are bound
         f"FROM {table} WHERE {col} > {ph} {bound}ORDER BY {col} LIMIT {int(batch)}"
     )
     last = 0

@@ -165,7 +165,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(db.path),
             "SQLITE_LOCK_TIMEOUT": "10",
-            "APPLICATION_RECORDER_TOPIC": "ledger.persistence.recorders:MerkleSQLiteRecorder",
+            "APPLICATION_RECORDER_TOPIC": "ledger.persistence.recorders:SQLiteLedgerRecorder",
             **common,
         }
     return {
@@ -184,7 +184,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         # dead connection (``ledger.persistence.recorders.once_more``), and the pool drops it.
         "POSTGRES_PRE_PING": "n",
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
-        "APPLICATION_RECORDER_TOPIC": "ledger.persistence.recorders:FastFailPostgresRecorder",
+        "APPLICATION_RECORDER_TOPIC": "ledger.persistence.recorders:PostgresLedgerRecorder",
         **common,
     }
 
