@@ -46,3 +46,19 @@ def test_every_command_documents_its_statuses_headers_and_an_example() -> None:
             schema = spec["components"]["schemas"][ref]
             assert schema.get("examples") or not schema.get("required"), path
     assert commands == 26
+
+
+def test_every_read_under_v1_declares_a_non_empty_response_schema() -> None:
+    """Each GET under /v1 documents what its 200 answer holds, for every media type."""
+    spec = json.loads(app_document())
+    reads = 0
+    for path, ops in spec["paths"].items():
+        op = ops.get("get")
+        if op is None or not path.startswith("/v1/"):
+            continue
+        reads += 1
+        content = op["responses"]["200"]["content"]
+        schema = content.get("application/json", content.get("application/zip", {})).get("schema")
+        assert schema, path
+        assert schema.get("$ref") or schema.get("type") or schema.get("anyOf"), path
+    assert reads >= 19

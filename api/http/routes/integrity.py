@@ -12,12 +12,13 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from api.http.commanding import COMMAND_ERRORS
 from api.http.deps import ActorDep, LedgerDep
 from api.http.problems import ApiError
+from api.http.read_schemas import VerifyOut
 from ledger.application.reads import Reader
 from ledger.errors import NotFound, RoleRequired
 from ledger.identity import Actor
@@ -132,22 +133,24 @@ def verify_log(
     ledger: LedgerDep,
     actor: ActorDep,
     organization_id: Annotated[UUID, PathParam()],
-) -> JSONResponse:
+) -> VerifyOut:
     _require_auditor(ledger, actor, organization_id)
     n = notary(request)
     report = verify(ledger, n.checkpoints(), dict(n.keyring.public_keys()))
-    body = {
-        "ok": report.ok,
-        "events": report.events,
-        "checkpoints": report.checkpoints,
-        "findings": [str(f) for f in report.findings],
-    }
-    return JSONResponse(body)
+    return VerifyOut(
+        ok=report.ok,
+        events=report.events,
+        checkpoints=report.checkpoints,
+        findings=[str(f) for f in report.findings],
+    )
 
 
 @router.get(
     "/organizations/{organization_id}/integrity/bundle",
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+    },
     response_class=FileResponse,
     summary="An offline-verifiable audit bundle of the organization's events",
 )

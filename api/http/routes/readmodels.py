@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Path, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from api.http.commanding import COMMAND_ERRORS
 from api.http.deps import ActorDep, LedgerDep
 from api.http.problems import ApiError
+from api.http.read_schemas import (
+    AuditPage,
+    CampaignStateOut,
+    CampaignStatesPage,
+    ExceptionCounts,
+    ExceptionsPage,
+    HandlingOut,
+    HandlingReportOut,
+    RegisterPage,
+)
 from api.http.reading import caught_up, position_headers, read_side, visible_to
 from ledger.application.reads import Reader, jsonable
 from projections.export import MEDIA_TYPES, export_audit
@@ -30,6 +41,7 @@ router = APIRouter(prefix="/v1", tags=["views"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     k: v for k, v in COMMAND_ERRORS.items() if k in (400, 401, 403, 404, 422, 500, 503)
 }
+TEXT = {"schema": {"type": "string"}}
 Org = Annotated[UUID, Path()]
 After = Annotated[
     int | None,
@@ -45,8 +57,14 @@ Since = Annotated[datetime | None, Query(description="Recorded at or after (ISO 
 Until = Annotated[datetime | None, Query(description="Recorded before (ISO 8601)")]
 
 
-def answer(body: Any, position: int, after: int | None) -> JSONResponse:
-    return JSONResponse(jsonable(body), headers=position_headers(position, after))
+M = TypeVar("M", bound=BaseModel)
+
+
+def answer(model: type[M], body: Any, response: Response, position: int, after: int | None) -> M:
+    """``body`` as ``model`` (FastAPI validates it again on the way out), with the position
+    headers."""
+    response.headers.update(position_headers(position, after))
+    return model.model_validate(jsonable(body))
 
 
 def page_body(page: Any) -> dict[str, Any]:
@@ -61,12 +79,14 @@ def page_body(page: Any) -> dict[str, Any]:
     "/organizations/{organization_id}/audit-trail",
     responses={
         **ERRORS,
-        200: {"content": {"application/json": {}, "text/csv": {}, "application/x-ndjson": {}}},
+        200: {"content": {"text/csv": TEXT, "application/x-ndjson": TEXT}},
     },
+    response_model=AuditPage,
     summary="Who did what, when, why, at which revision: filtered, paged or exported",
 )
 def audit_trail(
     request: Request,
+    response: Response,
     ledger: LedgerDep,
     actor: ActorDep,
     organization_id: Org,
@@ -114,7 +134,7 @@ def audit_trail(
             },
         )
     page = audit.audit_trail(db, flt, cursor=cursor, limit=limit)
-    return answer(page_body(page), reached or page.position, after)
+    return answer(AuditPage, page_body(page), response, reached or page.position, after)
 
 
 @router.get(
@@ -124,13 +144,14 @@ def audit_trail(
 )
 def campaign_states(
     request: Request,
+    response: Response,
     actor: ActorDep,
     organization_id: Org,
     status: str | None = None,
     cursor: Cursor = None,
     limit: Limit = None,
     after: After = None,
-) -> JSONResponse:
+) -> CampaignStatesPage:
     seen = visible_to(request, actor, organization_id)
     caught_up(request, after)
     page = campaigns.campaigns(
@@ -141,7 +162,7 @@ def campaign_states(
         limit=limit,
         visible_to=seen,
     )
-    return answer(page_body(page), page.position, after)
+    return answer(CampaignStatesPage, page_body(page), response, page.position, after)
 
 
 @router.get(
@@ -151,11 +172,12 @@ def campaign_states(
 )
 def campaign_state(
     request: Request,
+    response: Response,
     ledger: LedgerDep,
     actor: ActorDep,
     campaign_id: Annotated[UUID, Path()],
     after: After = None,
-) -> JSONResponse:
+) -> CampaignStateOut:
     Reader(ledger).campaign(actor, campaign_id)  # 404 unless visible
     caught_up(request, after)
     found, position = campaigns.campaign_state(read_side(request).db, campaign_id)
@@ -168,7 +190,7 @@ def campaign_state(
             f"position {position}); pass after=<the position of your command> to wait for it",
             position_headers(position, after),
         )
-    return answer(dataclasses.asdict(found), position, after)
+    return answer(CampaignStateOut, dataclasses.asdict(found), response, position, after)
 
 
 @router.get(
@@ -178,6 +200,7 @@ def campaign_state(
 )
 def recommendation_register(
     request: Request,
+    response: Response,
     actor: ActorDep,
     organization_id: Org,
     engagement_id: UUID | None = None,
@@ -190,7 +213,7 @@ def recommendation_register(
     cursor: Cursor = None,
     limit: Limit = None,
     after: After = None,
-) -> JSONResponse:
+) -> RegisterPage:
     seen = visible_to(request, actor, organization_id)
     caught_up(request, after)
     page = register.recommendations(
@@ -207,7 +230,7 @@ def recommendation_register(
         limit=limit,
         visible_to=seen,
     )
-    return answer(page_body(page), page.position, after)
+    return answer(RegisterPage, page_body(page), response, page.position, after)
 
 
 @router.get(
@@ -217,17 +240,18 @@ def recommendation_register(
 )
 def recommendation_handling(
     request: Request,
+    response: Response,
     ledger: LedgerDep,
     actor: ActorDep,
     recommendation_id: Annotated[UUID, Path()],
     after: After = None,
-) -> JSONResponse:
+) -> HandlingOut:
     Reader(ledger).recommendation(actor, recommendation_id)  # 404 unless visible
     caught_up(request, after)
     db = read_side(request).db
     row, position = register.recommendation(db, recommendation_id)
     body = {"recommendation": row, "decisions": register.decisions_on(db, recommendation_id)}
-    return answer(body, position, after)
+    return answer(HandlingOut, body, response, position, after)
 
 
 @router.get(
@@ -237,6 +261,7 @@ def recommendation_handling(
 )
 def handling_report(
     request: Request,
+    response: Response,
     actor: ActorDep,
     organization_id: Org,
     engagement_id: UUID | None = None,
@@ -245,7 +270,7 @@ def handling_report(
     until: Until = None,
     period: Literal["all", "month"] = "all",
     after: After = None,
-) -> JSONResponse:
+) -> HandlingReportOut:
     seen = visible_to(request, actor, organization_id)
     caught_up(request, after)
     found = report.handling_report(
@@ -258,7 +283,7 @@ def handling_report(
         period=period,
         visible_to=seen,
     )
-    return answer(dataclasses.asdict(found), found.position, after)
+    return answer(HandlingReportOut, dataclasses.asdict(found), response, found.position, after)
 
 
 @router.get(
@@ -268,6 +293,7 @@ def handling_report(
 )
 def exceptions(
     request: Request,
+    response: Response,
     actor: ActorDep,
     organization_id: Org,
     kind: ExceptionKind | None = None,
@@ -283,7 +309,7 @@ def exceptions(
     cursor: Cursor = None,
     limit: Limit = None,
     after: After = None,
-) -> JSONResponse:
+) -> ExceptionCounts | ExceptionsPage:
     seen = visible_to(request, actor, organization_id)
     reached = caught_up(request, after)
     db, now = read_side(request).db, datetime.now(UTC)
@@ -291,7 +317,7 @@ def exceptions(
         counts = register.exception_counts(
             db, now=now, days=days, organization_id=organization_id, visible_to=seen
         )
-        return answer(counts, reached or 0, after)
+        return answer(ExceptionCounts, counts, response, reached or 0, after)
     page = register.exceptions(
         db,
         kind,
@@ -303,4 +329,4 @@ def exceptions(
         limit=limit,
         visible_to=seen,
     )
-    return answer(page_body(page), page.position, after)
+    return answer(ExceptionsPage, page_body(page), response, page.position, after)

@@ -1,0 +1,228 @@
+"""Response schemas of the read side (views and integrity verification).
+
+Each mirrors one row shape of ``projections`` (``projections.views.*`` tables, the query
+dataclasses) after the JSON-ready conversion: ids, decimals and times are strings. Unknown
+fields are refused, so a column added to a view without its schema fails the API tests
+instead of silently vanishing from the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PageOf(Out, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
+    position: int = Field(description="The log position the page reflects")
+
+
+class AuditEntry(Out):
+    """One audit-trail entry: who, for whom, on what, what happened, when."""
+
+    position: int
+    event_id: str
+    event_type: str
+    aggregate_type: str
+    aggregate_id: str
+    version: int
+    recorded_at: str
+    actor_id: str
+    role: str
+    party: str
+    organization_id: str
+    engagement_id: str | None
+    campaign_id: str | None
+    recommendation_id: str | None
+    revision: int | None
+    execution_ref: str | None
+    as_approved: int | None = Field(description="1 as approved, 0 with a deviation")
+    reason_code: str | None
+    reason: str | None
+    status_from: str | None
+    status_to: str | None
+    budget_from: dict[str, Any] | None
+    budget_to: dict[str, Any] | None
+    correlation_id: str
+    causation_id: str | None
+    details: dict[str, Any]
+
+
+class KpiCheckOut(Out):
+    metric: str
+    actual: str | None
+    target: str
+    unit: str
+    met: bool | None = Field(description="None while the actual cannot be measured")
+
+
+class CampaignStateOut(Out):
+    """One campaign as the read side sees it, with its derived KPIs."""
+
+    campaign_id: str
+    organization_id: str
+    name: str
+    objective: str
+    status: str
+    budget: dict[str, str]
+    kpi_targets: list[dict[str, Any]]
+    channels: list[str]
+    version: int
+    planned_at: str
+    planned_by: str
+    last_change_at: str
+    last_change_by: str
+    last_change_role: str
+    last_change_type: str
+    pending_recommendations: int
+    performance: dict[str, Any]
+    derived: dict[str, str | None]
+    kpis: list[KpiCheckOut]
+    position: int
+
+
+class RegisterEntry(Out):
+    """One recommendation in the register: status, decision, implementation."""
+
+    recommendation_id: str
+    position: int
+    organization_id: str
+    engagement_id: str
+    agency_id: str | None
+    campaign_id: str | None
+    author_id: str
+    kind: str = Field(description="The recommendation's kind (in exceptions: the exception's)")
+    status: str
+    revision: int
+    change: dict[str, Any]
+    recommended_at: str
+    revised_at: str
+    expires_at: str
+    approved_revision: int | None
+    approved_change: dict[str, Any] | None
+    decision: str | None
+    decided_by: str | None
+    decided_role: str | None
+    decided_at: str | None
+    decision_ms: int | None
+    escalated: bool
+    escalated_at: str | None
+    reason_code: str | None
+    reason: str | None
+    closed_at: str | None
+    implementation: str | None
+    implemented_at: str | None
+    implemented_by: str | None
+    execution_ref: str | None
+    deviation_reason: str | None
+    version: int
+    last_position: int
+
+
+class DecisionEntry(Out):
+    position: int
+    recommendation_id: str
+    organization_id: str
+    engagement_id: str
+    actor_id: str
+    role: str
+    decision: str
+    revision: int
+    decided_at: str
+    ms_since_recommended: int
+
+
+class ExecutionException(Out):
+    """An execution listed as an exception (no recommendation cited, or a deviation)."""
+
+    position: int
+    campaign_id: str
+    organization_id: str
+    actor_id: str
+    role: str
+    action: str
+    executed_at: str
+    recommendation_id: str | None
+    engagement_id: str | None
+    revision: int | None
+    as_approved: bool | None
+    deviation_reason: str | None
+    kind: str
+
+
+class HandlingOut(Out):
+    recommendation: RegisterEntry | None
+    decisions: list[DecisionEntry]
+
+
+class ConsultantRowOut(Out):
+    engagement_id: str
+    agency_id: str | None
+    consultant_id: str
+    period: str
+    recommendations: int
+    by_status: dict[str, int]
+    accepted: int
+    rejected: int
+    acceptance_rate: str | None
+    median_decision_ms: int | None
+    p90_decision_ms: int | None
+    implemented_as_recommended: int
+    implemented_with_changes: int
+    not_implemented: int
+
+
+class ManagerRowOut(Out):
+    actor_id: str
+    decisions: int
+    by_decision: dict[str, int]
+    median_decision_ms: int | None
+    executions_without_recommendation: int | None
+
+
+class HandlingReportOut(Out):
+    consultants: list[ConsultantRowOut]
+    managers: list[ManagerRowOut]
+    position: int
+
+
+class ExceptionCounts(Out):
+    """How many exceptions of each kind, and the position the counts reflect."""
+
+    execution_without_recommendation: int
+    deviation: int
+    approved_not_implemented: int
+    escalation_pending: int
+    expired_undecided: int
+    position: int
+
+
+class VerifyOut(Out):
+    ok: bool
+    events: int
+    checkpoints: int
+    findings: list[str]
+
+
+class AuditPage(PageOf[AuditEntry]):
+    """A page of the audit trail."""
+
+
+class CampaignStatesPage(PageOf[CampaignStateOut]):
+    """A page of campaign states."""
+
+
+class RegisterPage(PageOf[RegisterEntry]):
+    """A page of the recommendation register."""
+
+
+class ExceptionsPage(PageOf[RegisterEntry | ExecutionException]):
+    """A page of one kind of exception: register entries or executions."""
