@@ -1,7 +1,8 @@
 """How values are written into read tables: the same text on SQLite and PostgreSQL.
 
-Times are ISO 8601 UTC with microseconds and a ``+00:00`` offset: fixed width, so text order
-is time order and range filters work on plain ``TEXT`` columns. JSON is canonical (sorted
+Times are spelled as everywhere in the ledger (``ledger.jsonready.instant``: ISO 8601 UTC
+with microseconds and a ``+00:00`` offset): fixed width, so text order is time order and range
+filters work on plain ``TEXT`` columns. JSON is canonical (sorted
 keys, no spaces) so that a rebuilt row is byte-for-byte the live one. Money stays a decimal
 string: never a float.
 
@@ -16,18 +17,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from ledger.jsonready import instant
 
-def ts(value: datetime) -> str:
-    if value.tzinfo is UTC:  # what the ledger stores: no conversion to make
-        return value.isoformat(timespec="microseconds")
-    if value.tzinfo is None:
-        raise ValueError("naive datetimes are refused: every time in the ledger is UTC")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+ts = instant  # the ledger's one spelling of an instant (``ledger.jsonready``)
 
 
 def parse_ts(value: str) -> datetime:

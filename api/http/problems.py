@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import errors as e
+from ledger.jsonready import jsonable
 from projections.errors import InvalidQuery, ProjectionError, ProjectionNotReady, UnknownProjection
 
 UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -179,16 +180,12 @@ def projection_status_of(error: ProjectionError) -> tuple[int, str]:
     return 500, "internal_error"
 
 
-def _jsonable(value: Any) -> Any:
-    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
-
-
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.LedgerError)
     async def ledger_error(request: Request, exc: e.LedgerError) -> JSONResponse:
         status = status_of(exc)
         headers = {"Retry-After": "1"} if status == 503 else None
-        context = {k: _jsonable(v) for k, v in exc.context.items()}
+        context = jsonable(exc.context)
         return problem(
             request, status, exc.code, exc.title, exc.detail, headers, context=context or None
         )

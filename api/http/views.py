@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.application.reads import jsonable
 from ledger.domain.campaign import Campaign
 from ledger.domain.organization import Organization
 from ledger.domain.recommendation import Recommendation
+from ledger.jsonready import json_object
 from ledger.policy.rights import READERS
 from ledger.values import Role
 
 
-def jsonify(data: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = jsonable(data)
-    return out
-
-
 def campaign(c: Campaign) -> dict[str, Any]:
     s = c.state
-    return jsonify(
+    return json_object(
         {
             "id": c.id,
             "organization_id": s.organization_id,
@@ -39,7 +34,7 @@ def campaign(c: Campaign) -> dict[str, Any]:
 
 def recommendation(r: Recommendation) -> dict[str, Any]:
     s = r.state
-    return jsonify(
+    return json_object(
         {
             "id": r.id,
             "organization_id": s.organization_id,
@@ -78,4 +73,4 @@ def organization(o: Organization, actor_id: Any) -> dict[str, Any]:
             {"actor_id": a, "roles": sorted(r)} for a, r in s.memberships.items() if r
         ]
         out["engagements"] = [vars(e) for e in s.engagements.values()]
-    return jsonify(out)
+    return json_object(out)

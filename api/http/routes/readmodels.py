@@ -31,7 +31,8 @@ from api.http.read_schemas import (
     RegisterPage,
 )
 from api.http.reading import caught_up, position_headers, read_side, visible_to
-from ledger.application.reads import Reader, jsonable
+from ledger.application.reads import Reader
+from ledger.jsonready import jsonable
 from projections.export import MEDIA_TYPES, export_audit
 from projections.queries import audit, campaigns, register, report
 from projections.queries.audit import AuditFilter

@@ -9,7 +9,6 @@ another tenant leaks. States can be read as of any past moment.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -24,6 +23,7 @@ from ledger.domain.organization import Organization
 from ledger.domain.recommendation import Recommendation
 from ledger.errors import NotFound
 from ledger.identity import Actor
+from ledger.jsonready import instant, jsonable
 from ledger.persistence.positions import history_of
 from ledger.policy.rights import READERS, can_see
 
@@ -38,19 +38,6 @@ ENVELOPE = (
     "causation_id",
 )
 BASE = ("originator_id", "originator_version", "timestamp", "originator_topic")
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with ids, decimals and times as strings, ready for JSON."""
-    if isinstance(value, (UUID, Decimal)):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
-    return value
 
 
 class Reader:
@@ -98,7 +85,7 @@ class Reader:
             version = event.originator_version
         if version is None:
             raise NotFound(
-                "it did not exist at that time", aggregate_id=ident, as_of=as_of.isoformat()
+                "it did not exist at that time", aggregate_id=ident, as_of=instant(as_of)
             )
         return version
 
@@ -159,7 +146,7 @@ class Reader:
             "version": event.originator_version,
             "type": type(event).__qualname__,
             "topic": stored.topic,
-            "recorded_at": event.timestamp.isoformat(),
+            "recorded_at": instant(event.timestamp),
             "envelope": {k: jsonable(data.get(k)) for k in ENVELOPE},
             "payload": {
                 k: jsonable(v) for k, v in data.items() if k not in ENVELOPE and k not in BASE

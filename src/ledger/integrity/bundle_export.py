@@ -11,12 +11,12 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from ledger.application.reads import jsonable
 from ledger.application.service import Ledger
 from ledger.integrity.bundle import write_bundle
 from ledger.integrity.merkle import MemoryTree, consistency_proof, inclusion_proof
 from ledger.integrity.notary import Notary, b64
 from ledger.integrity.verify import stream_leaves
+from ledger.jsonready import instant, jsonable
 from ledger.persistence.sql import stream_events
 
 
@@ -88,8 +88,8 @@ def export_bundle(
     ]
     scope = {
         "organization_id": str(organization_id),
-        "from": start.isoformat() if start else None,
-        "to": end.isoformat() if end else None,
+        "from": instant(start) if start else None,
+        "to": instant(end) if end else None,
     }
     return write_bundle(
         path,
