@@ -4,8 +4,9 @@
 ``http``     the FastAPI application (``app.create_app``, one ledger per worker, built in
              the lifespan with the one command runner, ``runner``, the POST routes get
              through ``deps``), its routes (``routes.commands``, ``queries``, ``readmodels``,
-             ``integrity``, ``admin``, ``health``), request and response schemas, the one
-             place errors become problem+json (``problems``), authentication (``deps``),
+             ``integrity``, ``admin``, ``health``), request and response schemas (the
+             views' in ``read_schemas``), the one place errors become problem+json
+             (``problems``), authentication (``deps``),
              admission control, edge middleware, metrics and OpenAPI finishing touches.
 ``cli``      the ``ledger`` command (``main.app``): ``serve`` (uvicorn on an explicit TCP
              socket, ``serving``), demo data (``demo``), integrity commands

@@ -24,6 +24,7 @@ Packages, from the inside out:
 
 The public face: ``commands`` (what a caller asks), ``values`` (money, roles, channels),
 ``errors`` (the refusal and configuration error trees, ADR 0003), ``settings`` (the
-environment), ``identity`` (who acts).
+environment), ``identity`` (who acts), ``jsonready`` (the one JSON-ready conversion: one
+spelling of an instant).
 See docs/architecture.md.
 """
