@@ -9,9 +9,9 @@ from fastapi import Request
 
 from api.http.problems import ApiError
 from ledger.application.reads import Reader
-from ledger.errors import RoleRequired
 from ledger.identity import Actor
-from ledger.policy.rights import READERS
+from ledger.policy.reads import ReadScope, read_scope
+from ledger.policy.table import Read
 from projections.service import ReadSide
 
 WAIT_SECONDS = 2.0
@@ -30,19 +30,19 @@ def read_side(request: Request) -> ReadSide:
     return found
 
 
-def visible_to(request: Request, actor: Actor, organization_id: UUID) -> Collection[UUID] | None:
-    """None: everything of the organization; a set: only those engagements' rows.
-    NotFound for an organization the actor has nothing to do with."""
+def scope_of(request: Request, actor: Actor, organization_id: UUID, read: Read) -> ReadScope:
+    """What the actor reads of ``read`` in the organization, by the policy's read rule:
+    NotFound for an organization the actor has nothing to do with, RoleRequired without the
+    right."""
     org = Reader(request.app.state.ledger).organization(actor, organization_id)
-    if org.roles_of(actor.actor_id) & READERS:
-        return None
-    mine = {e.engagement_id for e in org.engagements_of(actor.actor_id)}
-    if not mine:
-        raise RoleRequired(
-            "reading the record needs the auditor, manager, executive or admin "
-            "role, or an engagement"
-        )
-    return mine
+    return read_scope(org, actor, read)
+
+
+def visible_to(
+    request: Request, actor: Actor, organization_id: UUID, read: Read
+) -> Collection[UUID] | None:
+    """None: everything of the organization; a set: only those engagements' rows."""
+    return scope_of(request, actor, organization_id, read).engagement_ids
 
 
 def caught_up(request: Request, after: int | None) -> int | None:

@@ -7,9 +7,10 @@ from typing import Any
 from ledger.domain.campaign import Campaign
 from ledger.domain.organization import Organization
 from ledger.domain.recommendation import Recommendation
+from ledger.identity import Actor
 from ledger.jsonready import json_object
-from ledger.policy.rights import READERS
-from ledger.values import Role
+from ledger.policy.reads import may_read
+from ledger.policy.table import Read
 
 
 def campaign(c: Campaign) -> dict[str, Any]:
@@ -56,8 +57,9 @@ def recommendation(r: Recommendation) -> dict[str, Any]:
     )
 
 
-def organization(o: Organization, actor_id: Any) -> dict[str, Any]:
+def organization(o: Organization, actor: Actor) -> dict[str, Any]:
     s = o.state
+    actor_id = actor.actor_id
     roles = o.roles_of(actor_id)
     out: dict[str, Any] = {
         "id": o.id,
@@ -68,7 +70,7 @@ def organization(o: Organization, actor_id: Any) -> dict[str, Any]:
         "your_roles": sorted(roles),
         "your_engagements": [e.engagement_id for e in o.engagements_of(actor_id)],
     }
-    if roles & READERS or Role.ADMIN in roles:
+    if may_read(o, actor, Read.MEMBERSHIPS):
         out["memberships"] = [
             {"actor_id": a, "roles": sorted(r)} for a, r in s.memberships.items() if r
         ]

@@ -9,6 +9,7 @@ spend) are met at or below the target, the others at or above. A target in perce
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
@@ -174,6 +175,9 @@ def campaign_state(
     return (view(rows[0]) if rows else None), position
 
 
+Keep = Callable[[UUID, Collection[str]], bool]
+
+
 def campaigns(
     db: Database,
     *,
@@ -182,13 +186,25 @@ def campaigns(
     cursor: str | None = None,
     limit: int | None = None,
     visible_to: Visible = None,
+    keep: Keep | None = None,
 ) -> Page[CampaignView]:
+    """A page of campaigns; ``keep`` (the policy's read rule: campaign id, channels) drops
+    the rows of engagements' organizations that the engagement's channels do not cover."""
     n = clamp(limit)
-    where = Where().eq("organization_id", organization_id).eq("status", status)
-    _visible(where, visible_to)
-    if start := after(cursor):
-        where.raw("position > ?", start)
+    start = after(cursor)
+    found: list[Row] = []
     with db.transaction() as tx:
         vtx, _, position = catalog.readable(tx, CAMPAIGNS)
-        rows = _rows(vtx, where, n + 1)
-    return page([view(r) for r in rows], n, lambda v: v.position, position)
+        while len(found) <= n:
+            where = Where().eq("organization_id", organization_id).eq("status", status)
+            _visible(where, visible_to).raw("position > ?", start)
+            rows = _rows(vtx, where, n + 1)
+            found += [r for r in rows if keep is None or keep(_id(r), loads(r["channels"]) or [])]
+            if len(rows) <= n:
+                break
+            start = int(rows[-1]["position"])
+    return page([view(r) for r in found[: n + 1]], n, lambda v: v.position, position)
+
+
+def _id(row: Row) -> UUID:
+    return UUID(str(row["campaign_id"]))

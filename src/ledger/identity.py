@@ -9,7 +9,9 @@ from uuid import UUID
 @dataclass(frozen=True)
 class Actor:
     """The authenticated caller. ``operator`` marks the platform's own administrators,
-    who create organizations and grant their first roles."""
+    who create organizations and grant their first roles. ``system`` marks the ledger's own
+    read side acting by itself (it records expiries); no credential ever yields it."""
 
     actor_id: UUID
     operator: bool = False
+    system: bool = False

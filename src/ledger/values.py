@@ -35,6 +35,7 @@ class Role(StrEnum):
     INTEGRATION = "integration"
     CONSULTANT = "consultant"
     OPERATOR = "operator"
+    SYSTEM = "system"
 
 
 class MemberRole(StrEnum):

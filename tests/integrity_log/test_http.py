@@ -14,7 +14,7 @@ from tests.integrity_log.conftest import Raw
 def test_an_auditor_sees_the_same_verdict_as_ledger_verify(api: Api, database_url: str) -> None:
     """GET .../integrity/verify: ok on a clean store, the first bad position after a change."""
     url = f"/v1/organizations/{api.world.org_id}/integrity/verify"
-    issued = api.client.post("/v1/integrity/checkpoints", headers=api.auth("auditor"))
+    issued = api.client.post("/v1/integrity/checkpoints", headers=api.auth("operator"))
     assert issued.status_code == 201, issued.text
     clean = api.client.get(url, headers=api.auth("auditor"))
     assert clean.status_code == 200, clean.text

@@ -180,7 +180,7 @@ def test_the_consultant_fetches_a_receipt_over_http_pending_then_proven(api: Api
     assert r.json()["status"].startswith("pending")
     assert r.json()["events"][0]["position"] == position
 
-    issued = api.client.post("/v1/integrity/checkpoints", headers=api.auth("auditor"))
+    issued = api.client.post("/v1/integrity/checkpoints", headers=api.auth("operator"))
     assert issued.status_code == 201, issued.text
     receipt = api.client.get(url, headers=api.auth("consultant")).json()
     assert receipt["status"] == "proven"

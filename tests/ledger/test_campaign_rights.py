@@ -1,8 +1,8 @@
 """Decision rights over campaigns: who plans, sets KPI targets, executes and reports.
 
-DOMAIN.md: plan and set KPI targets — manager; launch, pause, resume, complete, cancel,
-adjust budget — manager or executive, never a consultant; record performance — manager or
-the organization's API client (the ``integration`` role). Every other member is refused
+DOMAIN.md, as ADR 0013 decided it: plan — manager; set KPI targets, launch, pause, resume,
+complete, cancel, adjust budget — manager or executive, never a consultant; record
+performance — manager, executive or the organization's API client (``integration``). Every other member is refused
 with RoleRequired, and an actor foreign to the organization gets NotFound.
 """
 
@@ -64,12 +64,13 @@ def test_only_a_manager_may_plan_a_campaign(world: World) -> None:
     assert campaign(world, result.aggregate_id).state.status == "draft"
 
 
-def test_only_a_manager_may_set_kpi_targets(world: World) -> None:
-    """Given a draft campaign, when each role sets KPI targets, then only the manager may."""
+def test_only_a_manager_or_an_executive_may_set_kpi_targets(world: World) -> None:
+    """Given a draft campaign, when each role sets KPI targets, then only the manager's and
+    the executive's stand (ADR 0013: leadership may do what a manager may execute)."""
     for role, actor in actors_by_role(world).items():
-        if role != "manager":
+        if role not in ("manager", "executive"):
             assert_refused(world, actor, targets(world), refusal_for(role))
-    world.run(world.manager, targets(world))
+    world.run(world.executive, targets(world))
     assert campaign(world).state.kpi_targets == [
         {"metric": "cpa", "target": "12.50", "unit": "EUR"}
     ]
@@ -137,9 +138,12 @@ def test_no_consultant_or_other_member_may_change_the_channels(world: World) -> 
         assert_refused(world, actors_by_role(world)[role], command, refusal_for(role))
 
 
-@pytest.mark.parametrize("role", ["manager", "integration"])
-def test_a_manager_or_the_api_client_may_record_performance(world: World, role: str) -> None:
-    """Given an active campaign, when a manager/API client records results, they are kept."""
+@pytest.mark.parametrize("role", ["manager", "executive", "integration"])
+def test_a_manager_an_executive_or_the_api_client_may_record_performance(
+    world: World, role: str
+) -> None:
+    """Given an active campaign, when a manager/executive/API client records results, they
+    are kept."""
     bring_to(world, "active")
     world.run(actors_by_role(world)[role], performance(world))
     (record,) = campaign(world).state.performance
@@ -147,9 +151,9 @@ def test_a_manager_or_the_api_client_may_record_performance(world: World, role: 
     assert record["clicks"] == 250
 
 
-def test_no_executive_consultant_auditor_or_admin_may_record_performance(world: World) -> None:
+def test_no_consultant_auditor_or_admin_may_record_performance(world: World) -> None:
     """Given an active campaign, when anyone else records results, then it is refused."""
     bring_to(world, "active")
-    for role in ("executive", "consultant", "auditor", "admin", "outsider"):
+    for role in ("consultant", "auditor", "admin", "outsider"):
         assert_refused(world, actors_by_role(world)[role], performance(world), refusal_for(role))
     assert campaign(world).state.performance == []

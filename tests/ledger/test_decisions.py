@@ -75,9 +75,10 @@ def test_a_manager_may_escalate_a_pending_recommendation_to_leadership(world: Wo
 
 
 def test_an_executive_has_no_one_above_to_escalate_to(world: World) -> None:
-    """Given a pending recommendation, when an executive escalates it, then it is refused."""
+    """Given a pending recommendation, when an executive escalates it, then it is refused:
+    escalating is a manager's right only."""
     rec_id = world.recommend()
-    assert_refused(world, world.executive, decision("escalate", rec_id), InvalidTransition)
+    assert_refused(world, world.executive, decision("escalate", rec_id), RoleRequired)
 
 
 @pytest.mark.parametrize("kind", DECISIONS)
@@ -108,7 +109,9 @@ def test_the_author_may_not_decide_on_its_own_recommendation_even_holding_a_deci
     """Given a consultant who is also a manager/executive, when it decides its own, refused."""
     grant(world, world.consultant, role)
     rec_id = world.recommend()
-    assert_refused(world, world.consultant, decision(kind, rec_id), SegregationOfDuties)
+    # An executive lacks the right to escalate at all, whoever wrote the recommendation.
+    error = RoleRequired if (kind, role) == ("escalate", "executive") else SegregationOfDuties
+    assert_refused(world, world.consultant, decision(kind, rec_id), error)
     assert recommendation(world, rec_id).state.status == "pending"
 
 
@@ -316,7 +319,8 @@ def test_a_decided_recommendation_cannot_be_decided_again(world: World, status: 
     """Given an approved/rejected/implemented recommendation, a new decision is refused."""
     rec_id = recommendation_in(world, status)
     for kind in DECISIONS:
-        assert_refused(world, world.executive, decision(kind, rec_id), InvalidTransition)
+        decider = world.manager if kind == "escalate" else world.executive
+        assert_refused(world, decider, decision(kind, rec_id), InvalidTransition)
 
 
 def test_approving_with_the_proposed_values_unchanged_is_refused(world: World) -> None:

@@ -20,12 +20,13 @@ from api.http.deps import ActorDep, LedgerDep
 from api.http.problems import ApiError
 from api.http.read_schemas import VerifyOut
 from ledger.application.reads import Reader
-from ledger.errors import NotFound, RoleRequired
+from ledger.errors import NotFound
 from ledger.identity import Actor
 from ledger.integrity.bundle_export import export_bundle
 from ledger.integrity.notary import Notary, b64, json_checkpoint
 from ledger.integrity.verify import verify
-from ledger.values import Role
+from ledger.policy.reads import may_sign_checkpoint, read_scope
+from ledger.policy.table import Read
 
 router = APIRouter(prefix="/v1", tags=["integrity"])
 MAX_POSITION = 2**63 - 1
@@ -62,6 +63,7 @@ def latest_checkpoint(request: Request, actor: ActorDep) -> dict[str, Any]:
     summary="Sign the current tree head now",
 )
 def issue_checkpoint(request: Request, actor: ActorDep) -> dict[str, Any]:
+    may_sign_checkpoint(actor)
     return json_checkpoint(notary(request).issue_checkpoint())
 
 
@@ -118,9 +120,7 @@ def receipt(
 
 
 def _require_auditor(ledger: Any, actor: Actor, organization_id: UUID) -> None:
-    org = Reader(ledger).organization(actor, organization_id)
-    if not org.roles_of(actor.actor_id) & {Role.AUDITOR, Role.EXECUTIVE, Role.MANAGER}:
-        raise RoleRequired("verification and bundles are for auditors, managers and executives")
+    read_scope(Reader(ledger).organization(actor, organization_id), actor, Read.VERIFY)
 
 
 @router.get(

@@ -77,7 +77,7 @@ def get_organization(
     ledger: LedgerDep, actor: ActorDep, organization_id: Annotated[UUID, Path()]
 ) -> JSONResponse:
     org = Reader(ledger).organization(actor, organization_id)
-    return tagged(views.organization(org, actor.actor_id), org.version)
+    return tagged(views.organization(org, actor), org.version)
 
 
 @router.get(

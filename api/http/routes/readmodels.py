@@ -30,9 +30,10 @@ from api.http.read_schemas import (
     HandlingReportOut,
     RegisterPage,
 )
-from api.http.reading import caught_up, position_headers, read_side, visible_to
+from api.http.reading import caught_up, position_headers, read_side, scope_of, visible_to
 from ledger.application.reads import Reader
 from ledger.jsonready import jsonable
+from ledger.policy.table import Read
 from projections.export import MEDIA_TYPES, export_audit
 from projections.queries import audit, campaigns, register, report
 from projections.queries.audit import AuditFilter
@@ -118,7 +119,7 @@ def audit_trail(
         event_types=tuple(event_type or ()),
         since=since,
         until=until,
-        visible_to=visible_to(request, actor, organization_id),
+        visible_to=visible_to(request, actor, organization_id, Read.AUDIT_TRAIL),
     )
     reached = caught_up(request, after)
     wanted = (accept or "").split(",")[0].strip()
@@ -153,7 +154,7 @@ def campaign_states(
     limit: Limit = None,
     after: After = None,
 ) -> CampaignStatesPage:
-    seen = visible_to(request, actor, organization_id)
+    scope = scope_of(request, actor, organization_id, Read.CAMPAIGNS)
     caught_up(request, after)
     page = campaigns.campaigns(
         read_side(request).db,
@@ -161,7 +162,8 @@ def campaign_states(
         status=status,
         cursor=cursor,
         limit=limit,
-        visible_to=seen,
+        visible_to=scope.engagement_ids,
+        keep=scope.sees_campaign,
     )
     return answer(CampaignStatesPage, page_body(page), response, page.position, after)
 
@@ -215,7 +217,7 @@ def recommendation_register(
     limit: Limit = None,
     after: After = None,
 ) -> RegisterPage:
-    seen = visible_to(request, actor, organization_id)
+    seen = visible_to(request, actor, organization_id, Read.RECOMMENDATIONS)
     caught_up(request, after)
     page = register.recommendations(
         read_side(request).db,
@@ -272,7 +274,7 @@ def handling_report(
     period: Literal["all", "month"] = "all",
     after: After = None,
 ) -> HandlingReportOut:
-    seen = visible_to(request, actor, organization_id)
+    seen = visible_to(request, actor, organization_id, Read.REPORTS)
     caught_up(request, after)
     found = report.handling_report(
         read_side(request).db,
@@ -311,7 +313,7 @@ def exceptions(
     limit: Limit = None,
     after: After = None,
 ) -> ExceptionCounts | ExceptionsPage:
-    seen = visible_to(request, actor, organization_id)
+    seen = visible_to(request, actor, organization_id, Read.RECOMMENDATIONS)
     reached = caught_up(request, after)
     db, now = read_side(request).db, datetime.now(UTC)
     if kind is None:

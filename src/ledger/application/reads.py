@@ -1,9 +1,7 @@
-"""Reads straight from the event store, under the same visibility rules as commands.
+"""Reads straight from the event store, under the read rules of ``ledger.policy.reads``.
 
-An actor sees an organization it holds a role in (or, as a consultant, is engaged by);
-campaigns of that organization (a consultant: those its engagements cover); a consultant sees
-only its own engagements' recommendations. Everything else answers NotFound, so nothing of
-another tenant leaks. States can be read as of any past moment.
+What an actor may not read answers NotFound, so nothing of another tenant (or of another
+engagement's work) leaks. States can be read as of any past moment.
 """
 
 from __future__ import annotations
@@ -25,7 +23,9 @@ from ledger.errors import NotFound
 from ledger.identity import Actor
 from ledger.jsonready import instant, jsonable
 from ledger.persistence.positions import history_of
-from ledger.policy.rights import READERS, can_see
+from ledger.policy.reads import may_read, sees_campaign, sees_recommendation
+from ledger.policy.rights import can_see
+from ledger.policy.table import Read
 
 A = TypeVar("A", bound=LedgerAggregate)
 ENVELOPE = (
@@ -60,20 +60,10 @@ class Reader:
         return org
 
     def can_read_campaign(self, actor: Actor, org: Organization, campaign: Campaign) -> bool:
-        if org.roles_of(actor.actor_id):
-            return True
-        channels = frozenset(campaign.state.channels)
-        return any(
-            e.covers(channels, campaign.id) or campaign.id in (e.campaign_ids or ())
-            for e in org.engagements_of(actor.actor_id)
-        )
+        return sees_campaign(org, actor, campaign.id, campaign.state.channels)
 
     def can_read_recommendation(self, actor: Actor, org: Organization, rec: Recommendation) -> bool:
-        if org.roles_of(actor.actor_id) & READERS:
-            return True
-        return any(
-            e.engagement_id == rec.state.engagement_id for e in org.engagements_of(actor.actor_id)
-        )
+        return sees_recommendation(org, actor, rec.state.engagement_id)
 
     def _version_at(self, ident: UUID, as_of: datetime | None) -> int | None:
         if as_of is None:
@@ -122,7 +112,7 @@ class Reader:
                 self.campaign(actor, aggregate_id)
             elif isinstance(agg, Recommendation):
                 self.recommendation(actor, aggregate_id)
-            elif not (isinstance(agg, Organization) and agg.roles_of(actor.actor_id) & READERS):
+            elif not (isinstance(agg, Organization) and may_read(agg, actor, Read.AUDIT_TRAIL)):
                 raise NotFound("aggregate not found", aggregate_id=aggregate_id)
         except NotFound:
             # The same answer whatever the id names, so nothing about it leaks.

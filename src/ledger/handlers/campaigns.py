@@ -21,19 +21,13 @@ from ledger.errors import (
 )
 from ledger.handlers.context import Context, Outcome
 from ledger.policy.limits import above_limit, increase
-from ledger.policy.rights import require_role
+from ledger.policy.rights import limit_applies, require_right
 from ledger.values import Budget, CampaignStatus, ProposedChange, Role
-
-PLANNERS = frozenset({Role.MANAGER})
-EXECUTORS = frozenset({Role.MANAGER, Role.EXECUTIVE})
-REPORTERS = frozenset({Role.MANAGER, Role.INTEGRATION})
 
 
 def plan_campaign(ctx: Context, cmd: c.PlanCampaign) -> Outcome:
     org = ctx.organization(cmd.organization_id)
-    role = require_role(
-        org, ctx.actor, PLANNERS, command="plan a campaign", what="organization", ident=org.id
-    )
+    role = require_right(org, ctx.actor, type(cmd), "organization", org.id)
     if cmd.budget.currency != org.state.default_currency:
         raise InvalidCommand(
             "a campaign's budget is in its organization's currency",
@@ -53,13 +47,11 @@ def plan_campaign(ctx: Context, cmd: c.PlanCampaign) -> Outcome:
 
 
 def load_campaign(
-    ctx: Context, cmd: c.Execution | c.RecordPerformance, allowed: frozenset[Role], command: str
+    ctx: Context, cmd: c.Execution | c.RecordPerformance
 ) -> tuple[Campaign, Organization, Role]:
     campaign = ctx.load(Campaign, cmd.campaign_id, "campaign")
     org = ctx.organization(campaign.state.organization_id, "campaign", of=campaign.id)
-    role = require_role(
-        org, ctx.actor, allowed, command=command, what="campaign", ident=campaign.id
-    )
+    role = require_right(org, ctx.actor, type(cmd), "campaign", campaign.id)
     return campaign, org, role
 
 
@@ -164,7 +156,7 @@ def execute(
 
 
 def change_status(ctx: Context, cmd: c.Execution) -> Outcome:
-    loaded = load_campaign(ctx, cmd, EXECUTORS, cmd.action)
+    loaded = load_campaign(ctx, cmd)
     campaign = loaded[0]
     allowed_from, status_to = TRANSITIONS[cmd.action]
     status = campaign.state.status
@@ -185,7 +177,7 @@ def _require_open(campaign: Campaign, what: str) -> None:
 
 
 def adjust_budget(ctx: Context, cmd: c.AdjustBudget) -> Outcome:
-    loaded = load_campaign(ctx, cmd, EXECUTORS, "adjust budget")
+    loaded = load_campaign(ctx, cmd)
     campaign, org, role = loaded
     _require_open(campaign, "the budget")
     if cmd.budget == Budget.model_validate(campaign.state.budget):
@@ -204,7 +196,7 @@ def adjust_budget(ctx: Context, cmd: c.AdjustBudget) -> Outcome:
         budget_from=campaign.state.budget,
         budget_to=cmd.budget.to_event(),
     )
-    if role == Role.MANAGER:  # after the match check, so a mismatch is named first
+    if limit_applies(role):  # after the match check, so a mismatch is named first
         _within_managers_limit(ctx, cmd, in_force, org)
     return outcome
 
@@ -229,7 +221,7 @@ def _within_managers_limit(
 
 
 def set_kpi_targets(ctx: Context, cmd: c.SetKpiTargets) -> Outcome:
-    loaded = load_campaign(ctx, cmd, PLANNERS, "set KPI targets")
+    loaded = load_campaign(ctx, cmd)
     campaign = loaded[0]
     _require_open(campaign, "the KPI targets")
     metrics = [t.metric for t in cmd.kpi_targets]
@@ -246,7 +238,7 @@ def set_kpi_targets(ctx: Context, cmd: c.SetKpiTargets) -> Outcome:
 
 
 def change_channels(ctx: Context, cmd: c.ChangeChannels) -> Outcome:
-    loaded = load_campaign(ctx, cmd, EXECUTORS, "change channels")
+    loaded = load_campaign(ctx, cmd)
     campaign = loaded[0]
     _require_open(campaign, "the channels")
     channels = sorted({ch.value for ch in cmd.channels})
@@ -265,7 +257,7 @@ def change_channels(ctx: Context, cmd: c.ChangeChannels) -> Outcome:
 
 
 def record_performance(ctx: Context, cmd: c.RecordPerformance) -> Outcome:
-    campaign, org, role = load_campaign(ctx, cmd, REPORTERS, "record performance")
+    campaign, org, role = load_campaign(ctx, cmd)
     if campaign.state.status == CampaignStatus.DRAFT:
         raise InvalidTransition(
             "a draft campaign has no performance to record", campaign_id=campaign.id

@@ -14,11 +14,10 @@ from ledger.domain.base import Envelope, LedgerAggregate
 from ledger.domain.organization import Organization
 from ledger.errors import NotFound, VersionConflict
 from ledger.identity import Actor
-from ledger.values import Party, Role
+from ledger.policy.table import party_of
+from ledger.values import Role
 
 A = TypeVar("A", bound=LedgerAggregate)
-
-PARTY_OF_ROLE = {Role.CONSULTANT: Party.AGENCY, Role.OPERATOR: Party.PLATFORM}
 
 
 class AggregateSource(Protocol):
@@ -82,7 +81,7 @@ class Context:
         return Envelope(
             actor_id=self.actor.actor_id,
             role=role.value,
-            party=PARTY_OF_ROLE.get(role, Party.CLIENT).value,
+            party=party_of(role).value,
             organization_id=organization_id,
             correlation_id=self.correlation_id,
             engagement_id=engagement_id,

@@ -7,20 +7,14 @@ from uuid import uuid4
 
 from ledger import commands as c
 from ledger.domain.organization import EngagementTerms, Organization
-from ledger.errors import Forbidden, InvalidCommand, InvalidTransition
+from ledger.errors import InvalidCommand, InvalidTransition, NotFound
 from ledger.handlers.context import Context, Outcome
-from ledger.policy.rights import require_role
+from ledger.policy.rights import may_create_organization, require_right
 from ledger.values import Role
-
-ADMINS = frozenset({Role.ADMIN})
-CONTRACTING = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.MANAGER})
 
 
 def create_organization(ctx: Context, cmd: c.CreateOrganization) -> Outcome:
-    if not ctx.actor.operator:
-        raise Forbidden(
-            "only a platform operator may create an organization", actor_id=ctx.actor.actor_id
-        )
+    may_create_organization(ctx.actor)
     org_id = uuid4()
     env = ctx.envelope(org_id, Role.OPERATOR)
     org = Organization._create(
@@ -36,15 +30,7 @@ def create_organization(ctx: Context, cmd: c.CreateOrganization) -> Outcome:
 
 def change_settings(ctx: Context, cmd: c.ChangeOrganizationSettings) -> Outcome:
     org = ctx.organization(cmd.organization_id)
-    role = require_role(
-        org,
-        ctx.actor,
-        ADMINS,
-        command="change settings",
-        what="organization",
-        ident=org.id,
-        operator_ok=True,
-    )
+    role = require_right(org, ctx.actor, type(cmd), "organization", org.id)
     s = org.state
     before = {
         "name": s.name,
@@ -71,15 +57,7 @@ def change_settings(ctx: Context, cmd: c.ChangeOrganizationSettings) -> Outcome:
 
 def grant_membership(ctx: Context, cmd: c.GrantMembership) -> Outcome:
     org = ctx.organization(cmd.organization_id)
-    role = require_role(
-        org,
-        ctx.actor,
-        ADMINS,
-        command="grant a role",
-        what="organization",
-        ident=org.id,
-        operator_ok=True,
-    )
+    role = require_right(org, ctx.actor, type(cmd), "organization", org.id)
     if cmd.member_role.value in org.roles_of(cmd.member_id):
         raise InvalidTransition(
             "the actor already holds this role",
@@ -97,15 +75,7 @@ def grant_membership(ctx: Context, cmd: c.GrantMembership) -> Outcome:
 
 def revoke_membership(ctx: Context, cmd: c.RevokeMembership) -> Outcome:
     org = ctx.organization(cmd.organization_id)
-    role = require_role(
-        org,
-        ctx.actor,
-        ADMINS,
-        command="revoke a role",
-        what="organization",
-        ident=org.id,
-        operator_ok=True,
-    )
+    role = require_right(org, ctx.actor, type(cmd), "organization", org.id)
     if cmd.member_role.value not in org.roles_of(cmd.member_id):
         raise InvalidTransition(
             "the actor does not hold this role",
@@ -124,15 +94,7 @@ def revoke_membership(ctx: Context, cmd: c.RevokeMembership) -> Outcome:
 
 def start_engagement(ctx: Context, cmd: c.StartEngagement) -> Outcome:
     org = ctx.organization(cmd.organization_id)
-    role = require_role(
-        org,
-        ctx.actor,
-        CONTRACTING,
-        command="start an engagement",
-        what="organization",
-        ident=org.id,
-        operator_ok=True,
-    )
+    role = require_right(org, ctx.actor, type(cmd), "organization", org.id)
     engagement_id = uuid4()
     org.record(
         Organization.EngagementStarted,
@@ -152,8 +114,6 @@ def _terms(
 ) -> EngagementTerms:
     terms = org.state.engagements.get(cmd.engagement_id)
     if terms is None:
-        from ledger.errors import NotFound
-
         raise NotFound("engagement not found", engagement_id=cmd.engagement_id)
     if terms.ended_at is not None:
         raise InvalidTransition("the engagement has already ended", engagement_id=cmd.engagement_id)
@@ -171,15 +131,7 @@ def _terms_dict(t: EngagementTerms) -> dict[str, Any]:
 
 def amend_engagement(ctx: Context, cmd: c.AmendEngagement) -> Outcome:
     org = ctx.organization(cmd.organization_id)
-    role = require_role(
-        org,
-        ctx.actor,
-        CONTRACTING,
-        command="amend an engagement",
-        what="organization",
-        ident=org.id,
-        operator_ok=True,
-    )
+    role = require_right(org, ctx.actor, type(cmd), "organization", org.id)
     terms = _terms(ctx, org, cmd)
     before = _terms_dict(terms)
     after = dict(before)
@@ -208,15 +160,7 @@ def amend_engagement(ctx: Context, cmd: c.AmendEngagement) -> Outcome:
 
 def end_engagement(ctx: Context, cmd: c.EndEngagement) -> Outcome:
     org = ctx.organization(cmd.organization_id)
-    role = require_role(
-        org,
-        ctx.actor,
-        CONTRACTING,
-        command="end an engagement",
-        what="organization",
-        ident=org.id,
-        operator_ok=True,
-    )
+    role = require_right(org, ctx.actor, type(cmd), "organization", org.id)
     _terms(ctx, org, cmd)
     org.record(
         Organization.EngagementEnded,

@@ -9,19 +9,24 @@ from ledger.domain.campaign import Campaign
 from ledger.domain.organization import EngagementTerms, Organization
 from ledger.domain.recommendation import APPROVED, DECIDABLE, Recommendation
 from ledger.errors import (
-    EngagementRequired,
-    Forbidden,
     InvalidCommand,
     InvalidTransition,
     NotFound,
     RecommendationExpired,
     RevisionConflict,
-    RoleRequired,
-    SegregationOfDuties,
 )
 from ledger.handlers.context import Context, Outcome
 from ledger.policy.limits import above_limit
-from ledger.policy.rights import require_engagement, require_role, require_visible
+from ledger.policy.rights import (
+    author_only,
+    executive_needed,
+    limit_applies,
+    require_engagement,
+    require_recommendation_visible,
+    require_right,
+    segregation_of_duties,
+    within_scope,
+)
 from ledger.values import (
     ACTIONABLE_KINDS,
     CampaignStatus,
@@ -31,8 +36,6 @@ from ledger.values import (
     Role,
 )
 
-DECIDERS = frozenset({Role.MANAGER, Role.EXECUTIVE})
-SWEEPERS = frozenset({Role.MANAGER, Role.EXECUTIVE, Role.ADMIN})
 CLOSED_CAMPAIGN = frozenset({CampaignStatus.COMPLETED, CampaignStatus.CANCELLED})
 K = RecommendationKind
 S = RecommendationStatus
@@ -71,15 +74,8 @@ def check_change(
 
 
 def _within_scope(terms: EngagementTerms, change: ProposedChange) -> None:
-    """A consultant may propose channels only within its engagement's scope."""
     if change.channels is not None:
-        outside = {ch.value for ch in change.channels} - terms.channels
-        if outside:
-            raise EngagementRequired(
-                "the engagement's scope does not cover these channels",
-                engagement_id=terms.engagement_id,
-                channels=",".join(sorted(outside)),
-            )
+        within_scope(terms, frozenset(ch.value for ch in change.channels))
 
 
 def _campaign_of(ctx: Context, org: Organization, campaign_id: UUID | None) -> Campaign | None:
@@ -93,7 +89,7 @@ def _campaign_of(ctx: Context, org: Organization, campaign_id: UUID | None) -> C
 
 def recommend(ctx: Context, cmd: c.Recommend) -> Outcome:
     org = ctx.organization(cmd.organization_id)
-    require_visible(org, ctx.actor, "organization", org.id)
+    require_right(org, ctx.actor, type(cmd), "organization", org.id)
     campaign = _campaign_of(ctx, org, cmd.campaign_id)
     channels = frozenset(campaign.state.channels) if campaign else frozenset()
     terms = require_engagement(
@@ -131,10 +127,8 @@ def _as_author(
     rec = ctx.load(Recommendation, cmd.recommendation_id, "recommendation")
     org = ctx.organization(rec.state.organization_id, "recommendation", of=rec.id)
     _require_sees_recommendation(ctx, org, rec)
-    if rec.state.author_id != ctx.actor.actor_id:
-        raise Forbidden(
-            "only the author may amend or withdraw a recommendation", recommendation_id=rec.id
-        )
+    require_right(org, ctx.actor, type(cmd), "recommendation", rec.id)
+    author_only(ctx.actor, rec.state.author_id, rec.id)
     if rec.state.status != S.PENDING or cmd.revision != rec.state.current.number:
         raise RevisionConflict(
             "only the current revision of a pending recommendation can be changed",
@@ -146,12 +140,7 @@ def _as_author(
 
 
 def _require_sees_recommendation(ctx: Context, org: Organization, rec: Recommendation) -> None:
-    roles = org.roles_of(ctx.actor.actor_id)
-    mine = any(
-        e.engagement_id == rec.state.engagement_id for e in org.engagements_of(ctx.actor.actor_id)
-    )
-    if not (roles or mine or ctx.actor.operator):
-        raise NotFound("recommendation not found", recommendation_id=rec.id)
+    require_recommendation_visible(org, ctx.actor, rec.state.engagement_id, rec.id)
 
 
 def amend(ctx: Context, cmd: c.AmendRecommendation) -> Outcome:
@@ -199,21 +188,9 @@ def _decider(
     rec = ctx.load(Recommendation, cmd.recommendation_id, "recommendation")
     org = ctx.organization(rec.state.organization_id, "recommendation", of=rec.id)
     _require_sees_recommendation(ctx, org, rec)
-    role = require_role(
-        org,
-        ctx.actor,
-        DECIDERS,
-        command="decide on a recommendation",
-        what="recommendation",
-        ident=rec.id,
-    )
+    role = require_right(org, ctx.actor, type(cmd), "recommendation", rec.id)
     s = rec.state
-    if s.author_id == ctx.actor.actor_id:
-        raise SegregationOfDuties(
-            "the author of a recommendation may not decide on it",
-            recommendation_id=rec.id,
-            actor_id=ctx.actor.actor_id,
-        )
+    segregation_of_duties(ctx.actor, s.author_id, rec.id)
     if s.status == S.EXPIRED:
         raise RecommendationExpired("the recommendation has expired", recommendation_id=rec.id)
     if s.status == S.WITHDRAWN or cmd.revision != s.current.number:
@@ -228,10 +205,7 @@ def _decider(
         raise InvalidTransition(
             f"the recommendation is already {s.status}", recommendation_id=rec.id, status=s.status
         )
-    if s.status == S.AWAITING_EXECUTIVE and role != Role.EXECUTIVE:
-        raise RoleRequired(
-            "the recommendation awaits an executive's decision", recommendation_id=rec.id
-        )
+    executive_needed(role, s.status == S.AWAITING_EXECUTIVE, rec.id)
     if approving and ctx.now >= s.current.expires_at:
         raise RecommendationExpired(
             "the recommendation is past its expiry and can no longer be approved",
@@ -245,7 +219,7 @@ def _needs_executive(
     ctx: Context, rec: Recommendation, org: Organization, role: Role, change: ProposedChange
 ) -> bool:
     """A manager's approval of a budget increase above the approval limit awaits leadership."""
-    if role != Role.MANAGER or change.budget is None or rec.state.campaign_id is None:
+    if not limit_applies(role) or change.budget is None or rec.state.campaign_id is None:
         return False
     current = ctx.load(Campaign, rec.state.campaign_id, "campaign").state.budget
     return above_limit(current, change.budget, org.state.approval_limit)
@@ -309,9 +283,9 @@ def reject(ctx: Context, cmd: c.Reject) -> Outcome:
 
 def escalate(ctx: Context, cmd: c.Escalate) -> Outcome:
     rec, org, role = _decider(ctx, cmd, approving=True)
-    if role != Role.MANAGER or rec.state.status != S.PENDING:
+    if rec.state.status != S.PENDING:
         raise InvalidTransition(
-            "only a manager escalates a pending recommendation",
+            "only a pending recommendation can be escalated",
             recommendation_id=rec.id,
             status=rec.state.status,
         )
@@ -325,15 +299,7 @@ def expire(ctx: Context, cmd: c.ExpireRecommendation) -> Outcome:
     rec = ctx.load(Recommendation, cmd.recommendation_id, "recommendation")
     org = ctx.organization(rec.state.organization_id, "recommendation", of=rec.id)
     _require_sees_recommendation(ctx, org, rec)
-    role = require_role(
-        org,
-        ctx.actor,
-        SWEEPERS,
-        command="expire a recommendation",
-        what="recommendation",
-        ident=rec.id,
-        operator_ok=True,
-    )
+    role = require_right(org, ctx.actor, type(cmd), "recommendation", rec.id)
     s = rec.state
     if s.status not in DECIDABLE:
         raise InvalidTransition(f"the recommendation is {s.status}", recommendation_id=rec.id)
@@ -351,9 +317,7 @@ def mark_implemented(ctx: Context, cmd: c.MarkImplemented) -> Outcome:
     rec = ctx.load(Recommendation, cmd.recommendation_id, "recommendation")
     org = ctx.organization(rec.state.organization_id, "recommendation", of=rec.id)
     _require_sees_recommendation(ctx, org, rec)
-    role = require_role(
-        org, ctx.actor, DECIDERS, command="mark implemented", what="recommendation", ident=rec.id
-    )
+    role = require_right(org, ctx.actor, type(cmd), "recommendation", rec.id)
     if K(rec.state.kind) in ACTIONABLE_KINDS:
         raise InvalidCommand(
             "an actionable recommendation is implemented by the execution that cites it",

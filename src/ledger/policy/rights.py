@@ -1,8 +1,13 @@
-"""The decision rights of DOMAIN.md, checked at command time.
+"""The decision rights of the table, checked at command time, and the special rules.
 
-Tenant isolation comes first: an actor with no role, no engagement and no operator flag in
-an organization is told the resource does not exist (NotFound), so ids of other tenants leak
-nothing. An actor who belongs but lacks the right gets a Forbidden naming the rule.
+Tenant isolation comes first: an actor with no role, no engagement and no platform standing
+in an organization is told the resource does not exist (NotFound), so ids of other tenants
+leak nothing. An actor who belongs but lacks the right gets a Forbidden naming the rule.
+
+The special rules, each a function named as in ``docs/decision-rights.md``:
+``segregation_of_duties``, ``author_only``, ``executive_needed`` (a recommendation awaiting
+leadership; ``limit_applies`` says whose budget decisions the approval limit bounds, the
+arithmetic is ``policy.limits``) and ``require_engagement`` (engagement scope and channels).
 """
 
 from __future__ import annotations
@@ -10,21 +15,31 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from ledger import commands as c
 from ledger.domain.organization import EngagementTerms, Organization
-from ledger.errors import EngagementRequired, NotFound, RoleRequired
+from ledger.errors import (
+    EngagementRequired,
+    Forbidden,
+    NotFound,
+    RoleRequired,
+    SegregationOfDuties,
+)
 from ledger.identity import Actor
+from ledger.policy.table import COMMANDS, PREFERENCE
 from ledger.values import Role
 
-# When an actor holds several roles that all allow a command, it acts in the strongest.
-PREFERENCE = (Role.EXECUTIVE, Role.MANAGER, Role.ADMIN, Role.AUDITOR, Role.INTEGRATION)
 
-READERS = frozenset({Role.AUDITOR, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN})
+def platform_role(actor: Actor) -> Role | None:
+    """The platform standing of an actor: the system actor, an operator, or none."""
+    if actor.system:
+        return Role.SYSTEM
+    return Role.OPERATOR if actor.operator else None
 
 
 def can_see(org: Organization, actor: Actor) -> bool:
     """True when the organization is visible to the actor at all."""
     return (
-        actor.operator
+        platform_role(actor) is not None
         or bool(org.roles_of(actor.actor_id))
         or bool(org.engagements_of(actor.actor_id))
     )
@@ -35,26 +50,33 @@ def require_visible(org: Organization, actor: Actor, what: str, ident: UUID) -> 
         raise NotFound(f"{what} not found", **{f"{what}_id": ident})
 
 
-def require_role(
-    org: Organization,
-    actor: Actor,
-    allowed: frozenset[Role],
-    *,
-    command: str,
-    what: str,
-    ident: UUID,
-    operator_ok: bool = False,
+def may_create_organization(actor: Actor) -> None:
+    if platform_role(actor) not in COMMANDS[c.CreateOrganization].roles:
+        raise Forbidden(
+            "only a platform operator may create an organization", actor_id=actor.actor_id
+        )
+
+
+def require_right(
+    org: Organization, actor: Actor, command: type[c.Command], what: str, ident: UUID
 ) -> Role:
-    """The role the actor acts in, or NotFound / RoleRequired."""
+    """The role the actor issues ``command`` in, from the table; or NotFound / RoleRequired.
+
+    A consultant's command answers ``consultant`` here: whether an engagement lets it act
+    is ``require_engagement``'s question."""
     require_visible(org, actor, what, ident)
+    right = COMMANDS[command]
     roles = org.roles_of(actor.actor_id)
     for role in PREFERENCE:
-        if role in allowed and role in roles:
+        if role in right.roles and role in roles:
             return role
-    if operator_ok and actor.operator:
-        return Role.OPERATOR
+    if Role.CONSULTANT in right.roles:
+        return Role.CONSULTANT
+    platform = platform_role(actor)
+    if platform is not None and platform in right.roles:
+        return platform
     raise RoleRequired(
-        f"{command} needs one of the roles: {', '.join(sorted(allowed))}",
+        f"{right.action} needs one of the roles: {', '.join(sorted(right.roles))}",
         actor_id=actor.actor_id,
         organization_id=org.id,
         held=",".join(sorted(roles)) or "none",
@@ -90,3 +112,58 @@ def require_engagement(
             campaign_id=campaign_id,
         )
     return terms
+
+
+def within_scope(terms: EngagementTerms, channels: frozenset[str] | None) -> None:
+    """A consultant may propose channels only within its engagement's scope."""
+    outside = (channels or frozenset()) - terms.channels
+    if outside:
+        raise EngagementRequired(
+            "the engagement's scope does not cover these channels",
+            engagement_id=terms.engagement_id,
+            channels=",".join(sorted(outside)),
+        )
+
+
+def segregation_of_duties(actor: Actor, author_id: UUID, recommendation_id: UUID) -> None:
+    """The author of a recommendation never decides on it, whatever roles it holds."""
+    if author_id == actor.actor_id:
+        raise SegregationOfDuties(
+            "the author of a recommendation may not decide on it",
+            recommendation_id=recommendation_id,
+            actor_id=actor.actor_id,
+        )
+
+
+def author_only(actor: Actor, author_id: UUID, recommendation_id: UUID) -> None:
+    """Only the author amends or withdraws a recommendation."""
+    if author_id != actor.actor_id:
+        raise Forbidden(
+            "only the author may amend or withdraw a recommendation",
+            recommendation_id=recommendation_id,
+        )
+
+
+def executive_needed(role: Role, awaiting_executive: bool, recommendation_id: UUID) -> None:
+    """A recommendation a manager approved above the limit (or escalated) awaits an
+    executive: nobody else decides it."""
+    if awaiting_executive and role != Role.EXECUTIVE:
+        raise RoleRequired(
+            "the recommendation awaits an executive's decision",
+            recommendation_id=recommendation_id,
+        )
+
+
+def limit_applies(role: Role) -> bool:
+    """The approval limit bounds a manager's budget decisions; an executive's are unbounded."""
+    return role == Role.MANAGER
+
+
+def require_recommendation_visible(
+    org: Organization, actor: Actor, engagement_id: UUID, recommendation_id: UUID
+) -> None:
+    """A command on a recommendation: from a member, the platform, or a consultant of the
+    engagement it was made under; anyone else is told it does not exist."""
+    mine = any(e.engagement_id == engagement_id for e in org.engagements_of(actor.actor_id))
+    if not (org.roles_of(actor.actor_id) or mine or platform_role(actor) is not None):
+        raise NotFound("recommendation not found", recommendation_id=recommendation_id)
