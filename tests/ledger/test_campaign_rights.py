@@ -1,8 +1,9 @@
 """Decision rights over campaigns: who plans, sets KPI targets, executes and reports.
 
-DOMAIN.md, as ADR 0013 decided it: plan — manager; set KPI targets, launch, pause, resume,
-complete, cancel, adjust budget — manager or executive, never a consultant; record
-performance — manager, executive or the organization's API client (``integration``). Every other member is refused
+DOMAIN.md, as ADR 0013 decided it: plan — manager; set KPI targets, launch, pause,
+resume, complete, cancel, adjust budget — manager or executive, never a consultant;
+record performance — manager, executive or the organization's API client
+(``integration``). Every other member is refused
 with RoleRequired, and an actor foreign to the organization gets NotFound.
 """
 
