@@ -42,7 +42,8 @@ def _right(action: str, *roles: Role, rules: tuple[str, ...] = ()) -> Right:
     return Right(action, frozenset(roles), rules)
 
 
-SOD, AUTHOR, EXEC, SCOPE = "segregation_of_duties", "author_only", "executive_needed", "scope"
+SOD, AUTHOR, EXEC = "segregation_of_duties", "author_only", "executive_needed"
+SCOPE = "engagement_scope"
 
 COMMANDS: dict[type[c.Command], Right] = {
     c.CreateOrganization: _right("create an organization", OP),
@@ -97,3 +98,26 @@ READS: dict[Read, frozenset[Role]] = {
     Read.MEMBERSHIPS: frozenset({AU, M, X, AD}),
     Read.SIGN_CHECKPOINT: frozenset({OP}),
 }
+
+
+ROLE_ORDER = (M, X, AU, AD, API, C, OP, S)
+
+
+def who(roles: frozenset[Role]) -> str:
+    return ", ".join(r.value for r in ROLE_ORDER if r in roles)
+
+
+def command_rows() -> list[tuple[str, str, str]]:
+    """The command table as ``docs/decision-rights.md`` shows it: command, who, rules."""
+    return [
+        (f"`{cls.__name__}`", who(right.roles), ", ".join(f"`{r}`" for r in right.rules) or "—")
+        for cls, right in COMMANDS.items()
+    ]
+
+
+def read_rows() -> list[tuple[str, str, str]]:
+    """The read table: what, who reads all of it, whether a consultant reads its part."""
+    return [
+        (read.value, who(roles), "its engagements' part" if read in SCOPED_READS else "no")
+        for read, roles in READS.items()
+    ]
