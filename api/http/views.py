@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ledger.domain.campaign import Campaign
 from ledger.domain.organization import Organization
-from ledger.domain.recommendation import Recommendation
+from ledger.domain.recommendation import Recommendation, status_at
 from ledger.identity import Actor
 from ledger.jsonready import json_object
 from ledger.policy.reads import may_read
@@ -33,7 +34,8 @@ def campaign(c: Campaign) -> dict[str, Any]:
     )
 
 
-def recommendation(r: Recommendation) -> dict[str, Any]:
+def recommendation(r: Recommendation, now: datetime) -> dict[str, Any]:
+    """The recommendation as read at ``now`` (past its expiry an undecided one is expired)."""
     s = r.state
     return json_object(
         {
@@ -43,7 +45,7 @@ def recommendation(r: Recommendation) -> dict[str, Any]:
             "campaign_id": s.campaign_id,
             "author_id": s.author_id,
             "kind": s.kind,
-            "status": s.status,
+            "status": status_at(s.status, s.current.expires_at, now),
             "version": r.version,
             "current_revision": s.current.number,
             "expires_at": s.current.expires_at,

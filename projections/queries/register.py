@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from ledger.domain.recommendation import DECIDABLE
 from ledger.values import RecommendationStatus as Status
 from projections import catalog
 from projections.codec import ts
@@ -34,16 +35,41 @@ class ExceptionKind(StrEnum):
     EXPIRED_UNDECIDED = "expired_undecided"
 
 
-def _row(row: Row) -> Row:
+def _row(row: Row, now: datetime | None = None) -> Row:
     row = decode(row, JSON_COLUMNS)
+    if now is not None and "expires_at" in row and "status" in row:
+        # Read at ``now``: undecided past its expiry is expired, before the Expired event.
+        row["status"] = Status.EXPIRED.value if _lapsed(row, now) else row["status"]
     for flag in ("escalated", "as_approved"):
         if flag in row and row[flag] is not None:
             row[flag] = bool(row[flag])
     return row
 
 
+def _lapsed(row: Row, now: datetime) -> bool:
+    return bool(row["status"] in DECIDABLE and str(row["expires_at"]) <= ts(now))
+
+
+def _status(where: Where, status: str | None, now: datetime | None) -> Where:
+    """``status`` as read at ``now``: expired includes the undecided past their expiry."""
+    if status is None or now is None or status not in (*DECIDABLE, Status.EXPIRED):
+        return where.eq("status", status)
+    if status == Status.EXPIRED:
+        return where.raw(
+            "(status = ? OR (status IN (?, ?) AND expires_at <= ?))",
+            *map(str, (Status.EXPIRED, Status.PENDING, Status.AWAITING_EXECUTIVE)),
+            ts(now),
+        )
+    return where.eq("status", status).raw("expires_at > ?", ts(now))
+
+
 def _page(
-    db: Database, table: str, where: Where, cursor: str | None, limit: int | None
+    db: Database,
+    table: str,
+    where: Where,
+    cursor: str | None,
+    limit: int | None,
+    now: datetime | None = None,
 ) -> Page[Row]:
     n = clamp(limit)
     if start := after(cursor):
@@ -52,7 +78,7 @@ def _page(
     with db.transaction() as tx:
         vtx, _, position = catalog.readable(tx, REGISTER)
         rows = vtx.all(text, where.params)
-    return page([_row(r) for r in rows], n, lambda r: r["position"], position)
+    return page([_row(r, now) for r in rows], n, lambda r: r["position"], position)
 
 
 def recommendations(
@@ -69,33 +95,41 @@ def recommendations(
     cursor: str | None = None,
     limit: int | None = None,
     visible_to: Visible = None,
+    now: datetime | None = None,
 ) -> Page[Row]:
     """Register rows in the order they were first recommended; ``since``/``until`` bound
-    the time of recommendation."""
-    where = (
+    the time of recommendation. With ``now``, statuses are read as of then (expiry)."""
+    where = _status(
         Where()
         .eq("organization_id", organization_id)
         .eq("engagement_id", engagement_id)
         .eq("campaign_id", campaign_id)
-        .eq("author_id", author_id)
-        .eq("status", status)
-        .eq("kind", kind)
+        .eq("author_id", author_id),
+        status,
+        now,
+    )
+    where = (
+        where.eq("kind", kind)
         .time_from("recommended_at", since)
         .time_before("recommended_at", until)
         .one_of("engagement_id", visible_to)
     )
-    return _page(db, "recommendations", where, cursor, limit)
+    return _page(db, "recommendations", where, cursor, limit, now)
 
 
 def recommendation(
-    db: Database, recommendation_id: UUID, *, visible_to: Visible = None
+    db: Database,
+    recommendation_id: UUID,
+    *,
+    visible_to: Visible = None,
+    now: datetime | None = None,
 ) -> tuple[Row | None, int]:
     """One register row (None when absent or not visible) and the position it reflects."""
     where = Where().eq("recommendation_id", recommendation_id).one_of("engagement_id", visible_to)
     with db.transaction() as tx:
         vtx, _, position = catalog.readable(tx, REGISTER)
         row = vtx.one("SELECT * FROM {recommendations}" + where.sql(), where.params)  # noqa: S608 - table slots and clauses are constants of this package; values are bound
-    return (None if row is None else _row(row)), position
+    return (None if row is None else _row(row, now)), position
 
 
 def decisions_on(db: Database, recommendation_id: UUID, *, visible_to: Visible = None) -> list[Row]:
@@ -144,7 +178,7 @@ def exceptions(
     table, where = exception_filter(kind, now=now, days=days)
     where.eq("organization_id", organization_id).eq("campaign_id", campaign_id)
     where.one_of("engagement_id", visible_to)
-    result = _page(db, table, where, cursor, limit)
+    result = _page(db, table, where, cursor, limit, now)
     for row in result.items:
         row["kind"] = kind.value
     return result

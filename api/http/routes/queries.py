@@ -105,8 +105,9 @@ def get_recommendation(
     recommendation_id: Annotated[UUID, Path()],
     as_of: AsOf = None,
 ) -> JSONResponse:
-    rec = Reader(ledger).recommendation(actor, recommendation_id, _aware(as_of))
-    return tagged(views.recommendation(rec), rec.version)
+    at = _aware(as_of)
+    rec = Reader(ledger).recommendation(actor, recommendation_id, at)
+    return tagged(views.recommendation(rec, at or ledger.clock()), rec.version)
 
 
 @router.get(
@@ -167,7 +168,7 @@ def _listed(
         else:
             rec = reader._get(Recommendation, ident, "recommendation")
             if reader.can_read_recommendation(actor, org, rec):
-                items.append(views.recommendation(rec))
+                items.append(views.recommendation(rec, ledger.clock()))
     return {"items": items, "next_cursor": encode_cursor(last) if last else None}
 
 

@@ -204,6 +204,7 @@ def campaign_state(
 def recommendation_register(
     request: Request,
     response: Response,
+    ledger: LedgerDep,
     actor: ActorDep,
     organization_id: Org,
     engagement_id: UUID | None = None,
@@ -232,6 +233,7 @@ def recommendation_register(
         cursor=cursor,
         limit=limit,
         visible_to=seen,
+        now=ledger.clock(),
     )
     return answer(RegisterPage, page_body(page), response, page.position, after)
 
@@ -252,7 +254,7 @@ def recommendation_handling(
     Reader(ledger).recommendation(actor, recommendation_id)  # 404 unless visible
     caught_up(request, after)
     db = read_side(request).db
-    row, position = register.recommendation(db, recommendation_id)
+    row, position = register.recommendation(db, recommendation_id, now=ledger.clock())
     body = {"recommendation": row, "decisions": register.decisions_on(db, recommendation_id)}
     return answer(HandlingOut, body, response, position, after)
 

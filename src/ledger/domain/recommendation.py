@@ -19,6 +19,12 @@ DECIDABLE = frozenset({Status.PENDING, Status.AWAITING_EXECUTIVE})
 APPROVED = frozenset({Status.APPROVED, Status.APPROVED_WITH_CHANGES})
 
 
+def status_at(status: str, expires_at: datetime, now: datetime) -> str:
+    """The status as read at ``now``: an undecided recommendation is ``expired`` from the
+    instant its expiry passes, before any ``Expired`` event is recorded."""
+    return Status.EXPIRED if status in DECIDABLE and now >= expires_at else status
+
+
 @dataclass
 class Revision:
     number: int

@@ -1,0 +1,55 @@
+"""Expiry that is visible (finding 5 of issue 11): a recommendation past its expiry reads
+``expired`` in every read from that instant, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ledger import commands as c
+from ledger.values import ProposedChange, RecommendationKind
+from tests.api.conftest import Api
+
+
+def test_a_recommendation_past_its_expiry_reads_expired_everywhere_without_an_event(
+    api: Api,
+) -> None:
+    """The aggregate read, the lists, the register (and its status filters) and the handling
+    answer ``expired`` once ``expires_at`` has passed, though no Expired event exists yet."""
+    w = api.world
+    made = w.run(
+        w.consultant,
+        c.Recommend(
+            organization_id=w.org_id,
+            engagement_id=w.engagement_id,
+            campaign_id=w.campaign_id,
+            kind=RecommendationKind.STRATEGY,
+            change=ProposedChange(),
+            rationale="a brand refresh",
+            evidence=(),
+            expected_impact="recall",
+            expires_at=datetime.now(UTC) + timedelta(seconds=1),
+        ),
+    )
+    rec, after = str(made.aggregate_id), made.position
+    time.sleep(1.2)
+
+    def get(path: str, **params: object) -> Any:
+        r = api.client.get(path, params={"after": after, **params}, headers=api.auth("auditor"))
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    org = f"/v1/organizations/{w.org_id}"
+    assert get(f"/v1/recommendations/{rec}")["status"] == "expired"
+    listed = get(f"{org}/recommendations")["items"]
+    assert [i["status"] for i in listed if i["id"] == rec] == ["expired"]
+    register = get(f"{org}/register")["items"]
+    assert [i["status"] for i in register if i["recommendation_id"] == rec] == ["expired"]
+    expired = get(f"{org}/register", status="expired")["items"]
+    assert [i["recommendation_id"] for i in expired] == [rec]
+    assert get(f"{org}/register", status="pending")["items"] == []
+    handled = get(f"/v1/recommendations/{rec}/handling")["recommendation"]
+    assert handled["status"] == "expired"
+    history = get(f"/v1/aggregates/{rec}/events")["events"]
+    assert [e["type"] for e in history] == ["Recommendation.Recommended"]
