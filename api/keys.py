@@ -3,6 +3,12 @@
 A key reads ``cdl_<key id>_<secret>``. The key id finds the row; the secret's hash is
 compared in constant time. Keys live in the ``api_keys`` table of the ledger's database,
 beside (not inside) the event store: they are credentials, not evidence.
+
+On PostgreSQL a statement that fails on a dead connection is run again on another: after an
+outage spent idle, every pooled connection died unseen, and the first requests would
+otherwise answer 503 (the pool drops a broken connection when it is given back). A pool
+``check`` would cost a round trip per request and back off a second, longer than the pool
+timeout, after the first broken one.
 """
 
 from __future__ import annotations
@@ -14,17 +20,20 @@ import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
+
+from psycopg import OperationalError
 
 from ledger.identity import Actor
 from ledger.persistence.store import backend, ddl_lock, pg_params, postgres, sqlite_path
 from ledger.settings import Settings
 
+T = TypeVar("T")
 KEY_PATTERN = re.compile(r"^cdl_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
 
@@ -107,6 +116,19 @@ class KeyStore:
             with self._pool.connection() as conn, conn.cursor() as cur:
                 yield cur
 
+    def _run(self, work: Callable[[Any], T]) -> T:
+        """``work`` on a cursor; on PostgreSQL, once more for each connection the pool may
+        hold that died unseen. A pool timeout is not retried: the server is away."""
+        attempts = self._pool.max_size + 1 if self.kind == "postgres" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                with self._cursor() as cur:
+                    return work(cur)
+            except OperationalError as e:
+                if attempt == attempts or "couldn't get a connection" in str(e).lower():
+                    raise
+        raise AssertionError("unreachable")  # the last attempt returned or raised
+
     def _sql(self, sql: str) -> str:
         if self.kind == "postgres":
             return sql.replace("?", "%s").replace("api_keys", self._table)
@@ -115,12 +137,15 @@ class KeyStore:
     def _create(self) -> None:
         if self.kind == "memory":
             return
-        with ddl_lock(self.settings), self._cursor() as cur:
-            cur.execute(
-                self._sql(
-                    "CREATE TABLE IF NOT EXISTS api_keys (key_id TEXT PRIMARY KEY, "
-                    "actor_id TEXT NOT NULL, operator INTEGER NOT NULL, secret_hash TEXT NOT NULL, "
-                    "label TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)"
+        with ddl_lock(self.settings):
+            self._run(
+                lambda cur: cur.execute(
+                    self._sql(
+                        "CREATE TABLE IF NOT EXISTS api_keys (key_id TEXT PRIMARY KEY, "
+                        "actor_id TEXT NOT NULL, operator INTEGER NOT NULL, "
+                        "secret_hash TEXT NOT NULL, label TEXT NOT NULL, "
+                        "created_at TEXT NOT NULL, revoked_at TEXT)"
+                    )
                 )
             )
 
@@ -140,17 +165,16 @@ class KeyStore:
             with self._lock:
                 self._memory[key_id] = row
         else:
-            with self._cursor() as cur:
-                cur.execute(self._sql("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)"), row)
+            insert = self._sql("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)")
+            self._run(lambda cur: cur.execute(insert, row))
         return IssuedKey(key_id, actor_id, operator, label, f"cdl_{key_id}_{secret}")
 
     def _row(self, key_id: str) -> tuple[Any, ...] | None:
         if self.kind == "memory":
             return self._memory.get(key_id)
-        with self._cursor() as cur:
-            cur.execute(self._sql("SELECT * FROM api_keys WHERE key_id = ?"), (key_id,))
-            row = cur.fetchone()
-            return tuple(row) if row else None
+        select = self._sql("SELECT * FROM api_keys WHERE key_id = ?")
+        row = self._run(lambda cur: cur.execute(select, (key_id,)).fetchone())
+        return tuple(row) if row else None
 
     def authenticate(self, token: str) -> Actor | None:
         """The actor a valid, unrevoked key belongs to; None for anything else."""
@@ -174,14 +198,10 @@ class KeyStore:
                     return False
                 self._memory[key_id] = (*row[:6], now)
                 return True
-        with self._cursor() as cur:
-            cur.execute(
-                self._sql(
-                    "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"
-                ),
-                (now, key_id),
-            )
-            return bool(cur.rowcount)
+        update = self._sql(
+            "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL"
+        )
+        return bool(self._run(lambda cur: cur.execute(update, (now, key_id)).rowcount))
 
     def info(self, key_id: str) -> KeyInfo | None:
         row = self._row(key_id)

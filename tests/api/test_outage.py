@@ -72,3 +72,22 @@ def test_an_unreachable_store_answers_503_quickly_and_recovers_without_restart(
         time.sleep(0.2)
     assert status == 200, "the server did not recover within 5 seconds of the store's return"
     assert client.get(path, headers=headers).json()["status"] == "paused"
+
+
+def test_the_first_requests_after_an_outage_spent_idle_are_served(
+    proxied: tuple[TestClient, Proxy, World, str],
+) -> None:
+    """Connections that died in an outage nobody noticed (no request while the store was away)
+    are not handed to the first requests afterwards: they answer 200, not 503."""
+    client, proxy, world, token = proxied
+    headers = {"Authorization": f"Bearer {token}"}
+    path = f"/v1/campaigns/{world.campaign_id}"
+    assert client.post(f"{path}/launch", json={}, headers=headers).status_code == 200
+    assert client.get(path, headers=headers).status_code == 200
+    proxy.cut()  # every pooled connection is reset, and no request comes while it is cut
+    time.sleep(0.5)
+    proxy.restore()
+    time.sleep(1.0)  # idle after the return
+    statuses = [client.get(path, headers=headers).status_code for _ in range(5)]
+    statuses.append(client.post(f"{path}/pause", json={}, headers=headers).status_code)
+    assert statuses == [200] * 6, statuses
