@@ -6,21 +6,19 @@ IPPROTO_TCP. Responses then wait on the client's delayed ACK (about 40 ms on Lin
 by the benchmarks (docs/performance.md). Binding the socket here and handing it to uvicorn's
 own supervisor keeps Nagle's algorithm off for one worker or many.
 
-Connections that never send a request are closed after the keep-alive timeout (5 s), as
-idle keep-alive ones are: uvicorn starts that timer only after a first response, so a
-client could otherwise hold sockets open, silent, until ``limit_concurrency`` is exhausted
-and every answer (the probes' too) becomes uvicorn's plain-text 503.
+The HTTP/1.1 protocol it runs is ``api.cli.protocol.EdgeProtocol``: silent connections
+closed, a time limit on receiving a request, header size and framing checked.
 """
 
 from __future__ import annotations
 
-import asyncio
 import socket
 
 from uvicorn.config import Config
-from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import Server
 from uvicorn.supervisors import Multiprocess
+
+from api.cli.protocol import MAX_HEAD_BYTES, EdgeProtocol
 
 # uvicorn's limit per worker: well above the requests admission control holds
 # (LEDGER_MAX_IN_FLIGHT, 64) and below the common 1024 open files per process
@@ -28,18 +26,6 @@ CONNECTIONS_PER_WORKER = 500
 
 
 KEEP_ALIVE_S = 5
-
-
-class SilentConnectionTimeout(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol, with its keep-alive timer started at the connection's
-    opening: a connection that sends nothing is closed like an idle keep-alive one. The
-    first bytes received cancel the timer (uvicorn's own ``data_received``)."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self.timeout_keep_alive_task = self.loop.call_later(
-            self.timeout_keep_alive, self.timeout_keep_alive_handler
-        )
 
 
 def tcp_socket(host: str, port: int) -> socket.socket:
@@ -66,7 +52,8 @@ def serve(app: str, *, host: str, port: int, workers: int, limit_concurrency: in
         log_level="warning",
         access_log=False,
         limit_concurrency=limit_concurrency or None,
-        http=SilentConnectionTimeout,
+        http=EdgeProtocol,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         timeout_keep_alive=KEEP_ALIVE_S,
     )
     sock = tcp_socket(host, port)

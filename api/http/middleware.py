@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 import structlog
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import metrics, problems
@@ -97,6 +98,10 @@ class EdgeMiddleware:
 
         try:
             await self._admit(scope, headers, receive, send_wrapper)
+        except ClientDisconnect:
+            # gone (or timed out by the server, which answered 408) before the whole body
+            # arrived: a partial body is never handed to a route; logged as 499
+            status_holder["status"] = 499
         except Exception:
             # The one 500 path: answer here, inside the edge, so the client gets a problem
             # document with its request id and the connection stays usable; the traceback
@@ -157,11 +162,14 @@ class EdgeMiddleware:
         await self.app(scope, _replay(body, receive), send)
 
     async def _read_body(self, receive: Receive) -> bytes | None:
-        """The whole request body, or None when it is over the limit (however it was sent)."""
+        """The whole request body, or None when it is over the limit (however it was sent);
+        ClientDisconnect if the client went before it was whole."""
         chunks: list[bytes] = []
         size = 0
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
             if message["type"] != "http.request":
                 break
             chunk = message.get("body", b"")

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(
         default=300, description="Seconds between signed checkpoints in the API; 0: off"
     )
+    request_timeout: float = Field(
+        default=30,
+        gt=0,
+        description="Seconds a client has to send a whole request (headers and body) once it "
+        "began; beyond it the server answers 408 and closes the connection",
+    )
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="auto: JSON unless on a terminal; json; console"
     )
