@@ -8,6 +8,7 @@ are built by the same ``api.http.problems.answer`` as every other problem."""
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import time
@@ -49,6 +50,21 @@ def repeated_key(body: bytes) -> str | None:
         return str(e.args[0])
     except (ValueError, RecursionError):
         return None
+    return None
+
+
+def not_utf8(body: bytes) -> str | None:
+    """Why ``body`` is not JSON as systems exchange it, UTF-8 without a byte order mark
+    (RFC 8259 §8.1); None when it is. Python's parser would take UTF-16 and UTF-32 too."""
+    rule = "JSON between systems is UTF-8 without a byte order mark (RFC 8259 §8.1)"
+    if body.startswith(codecs.BOM_UTF8):
+        return f"the body begins with a byte order mark: {rule}"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return f"the body is not UTF-8 (byte {e.start} is invalid): {rule}"
+    if b"\x00" in body:  # never in UTF-8 JSON text, in every UTF-16 or UTF-32 one
+        return f"the body holds NUL bytes, as UTF-16 and UTF-32 text does: {rule}"
     return None
 
 
@@ -148,6 +164,10 @@ class EdgeMiddleware:
         body = await self._read_body(receive)
         if body is None:
             await reply(413, "payload_too_large", "Payload too large", too_large)
+            return
+        wrong = not_utf8(body)
+        if wrong is not None:
+            await reply(400, "malformed_json", "Malformed JSON", wrong)
             return
         repeated = repeated_key(body)
         if repeated is not None:

@@ -189,3 +189,31 @@ def test_a_body_that_names_a_key_twice_is_refused_and_records_nothing(
     assert r.json()["code"] == "malformed_json"
     assert "'budget'" in r.json()["detail"] or "'amount'" in r.json()["detail"]
     assert api.world.events() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ('{}'.encode("utf-16-le"), "NUL bytes"),
+        ('{}'.encode("utf-16"), "not UTF-8"),
+        ('{}'.encode("utf-32-be"), "NUL bytes"),
+        ('{}'.encode("utf-8-sig"), "byte order mark"),
+        (b'{"note": "caf\xe9"}', "not UTF-8"),
+    ],
+)
+def test_a_body_that_is_not_utf8_json_is_refused_saying_why(
+    api: Api, body: bytes, why: str
+) -> None:
+    """UTF-16, UTF-32, BOM-prefixed and Latin-1 bodies are 400 malformed_json naming the
+    rule (RFC 8259 §8.1), and nothing is appended."""
+    before = events(api)
+    r = api.client.post(
+        f"/v1/campaigns/{api.world.campaign_id}/launch",
+        content=body,
+        headers={**api.auth("manager"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "malformed_json"
+    assert why in r.json()["detail"]
+    assert "RFC 8259" in r.json()["detail"]
+    assert events(api) == before
