@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -33,14 +34,36 @@ def test_a_malformed_if_match_is_refused_with_400(api: Api) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ['"\u00b2"', '"1\u00b2"', "\u00b9", '"' + "9" * 5000 + '"', '"99999999999999999999"', '"0"'],
-    ids=["superscript", "digit-superscript", "bare-superscript", "5000-digits", "20-digits", "0"],
+    [
+        '"\u00b2"',
+        '"1\u00b2"',
+        "\u00b9",
+        '"' + "9" * 5000 + '"',
+        '"99999999999999999999"',
+        '"1000000000001"',
+        '"0"',
+        "1",
+        '"1',
+        'W/"1"',
+    ],
+    ids=[
+        "superscript",
+        "digit-superscript",
+        "bare-superscript",
+        "5000-digits",
+        "20-digits",
+        "past-10^12",
+        "0",
+        "unquoted",
+        "half-quoted",
+        "weak",
+    ],
 )
 def test_an_if_match_that_is_no_etag_of_this_api_is_400_and_records_nothing(
     api: Api, value: str
 ) -> None:
-    """Digits that are not ASCII, versions beyond any a command may expect, zero: each is a
-    malformed If-Match (400), never an unhandled error."""
+    """Digits that are not ASCII, versions beyond any a command may expect, zero, an
+    unquoted or weak tag: each is a malformed If-Match (400), never an unhandled error."""
     before = api.world.events()
     r = api.post(
         f"/v1/campaigns/{api.world.campaign_id}/launch",
@@ -78,3 +101,16 @@ def test_thirty_two_clients_with_if_match_on_one_campaign_never_overwrite(api: A
     ).json()["events"]
     assert [e["version"] for e in history] == [1, 2]
     assert history[1]["event_id"] == winners[0]["events"][0]["event_id"]  # type: ignore[index]
+
+
+def test_the_documented_if_match_pattern_is_the_one_enforced(api: Api) -> None:
+    """The OpenAPI pattern takes exactly what the server takes: 10^12 and "*" pass both,
+    10^12 + 1 and an unquoted tag neither."""
+    doc = api.client.get("/openapi.json").json()
+    params = doc["paths"]["/v1/campaigns/{campaign_id}/launch"]["post"]["parameters"]
+    pattern = re.compile(next(p for p in params if p["name"] == "If-Match")["schema"]["pattern"])
+    path = f"/v1/campaigns/{api.world.campaign_id}/launch"
+    for value in ('"1000000000000"', "*", '"1000000000001"', "1"):
+        r = api.post(path, "manager", **{"If-Match": value})
+        served = r.json().get("code") != "malformed_if_match"
+        assert served == bool(pattern.fullmatch(value)), (value, r.status_code, r.text)

@@ -194,10 +194,10 @@ def test_a_body_that_names_a_key_twice_is_refused_and_records_nothing(
 @pytest.mark.parametrize(
     ("body", "why"),
     [
-        ('{}'.encode("utf-16-le"), "NUL bytes"),
-        ('{}'.encode("utf-16"), "not UTF-8"),
-        ('{}'.encode("utf-32-be"), "NUL bytes"),
-        ('{}'.encode("utf-8-sig"), "byte order mark"),
+        ("{}".encode("utf-16-le"), "NUL bytes"),
+        ("{}".encode("utf-16"), "not UTF-8"),
+        ("{}".encode("utf-32-be"), "NUL bytes"),
+        ("{}".encode("utf-8-sig"), "byte order mark"),
         (b'{"note": "caf\xe9"}', "not UTF-8"),
     ],
 )
