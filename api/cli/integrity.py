@@ -15,7 +15,7 @@ import typer
 from api.logs import configure_logging
 from ledger.application.service import Ledger
 from ledger.integrity.bundle import load_public_keys, verify_bundle, verify_receipt
-from ledger.integrity.bundle_export import export_bundle
+from ledger.integrity.bundle_export import ReversedPeriod, export_bundle
 from ledger.integrity.checkpoint import Checkpoint, EvidenceError, verify_checkpoint
 from ledger.integrity.keyring import Keyring
 from ledger.integrity.notary import Notary
@@ -95,6 +95,9 @@ def bundle_export(
     ledger, notary = _open()
     try:
         count = export_bundle(ledger, notary, output, organization, start, end)
+    except ReversedPeriod as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
     finally:
         ledger.close()
     typer.echo(f"wrote {count} events to {output}")

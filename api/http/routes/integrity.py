@@ -22,7 +22,7 @@ from api.http.read_schemas import VerifyOut
 from ledger.application.reads import Reader
 from ledger.errors import NotFound
 from ledger.identity import Actor
-from ledger.integrity.bundle_export import export_bundle
+from ledger.integrity.bundle_export import ReversedPeriod, export_bundle, period
 from ledger.integrity.notary import Notary, b64, json_checkpoint
 from ledger.integrity.verify import verify
 from ledger.policy.reads import may_sign_checkpoint, read_scope
@@ -163,6 +163,10 @@ def bundle(
     end: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> FileResponse:
     _require_auditor(ledger, actor, organization_id)
+    try:
+        period(start, end)
+    except ReversedPeriod as e:
+        raise ApiError(400, "reversed_period", "Reversed period", str(e)) from None
     folder = Path(tempfile.mkdtemp(prefix="ledger-bundle-"))
     path = folder / f"bundle-{organization_id}.zip"
     export_bundle(ledger, notary(request), path, organization_id, start, end)

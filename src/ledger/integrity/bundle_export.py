@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -20,6 +20,22 @@ from ledger.jsonready import instant, jsonable
 from ledger.persistence.sql import stream_events
 
 
+class ReversedPeriod(ValueError):
+    """A period that starts after it ends."""
+
+
+def period(start: datetime | None, end: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """``[start, end)`` with times given without an offset read as UTC; ReversedPeriod when
+    it starts after it ends (an equal start and end is an empty period)."""
+    start, end = (t if t is None or t.tzinfo else t.replace(tzinfo=UTC) for t in (start, end))
+    if start is not None and end is not None and start > end:
+        raise ReversedPeriod(
+            f"the period starts ({start.isoformat()}) after it ends ({end.isoformat()}): "
+            "'from' must not be after 'to'"
+        )
+    return start, end
+
+
 def export_bundle(
     ledger: Ledger,
     notary: Notary,
@@ -29,7 +45,8 @@ def export_bundle(
     end: datetime | None = None,
 ) -> int:
     """Issue a fresh checkpoint, then write every event of the organization recorded in
-    [start, end) with its proof. Returns the number of events written."""
+    [start, end) with its proof (see :func:`period`). Returns the number of events written."""
+    start, end = period(start, end)
     checkpoint = notary.issue_checkpoint()
     tree = MemoryTree()
     chosen: list[dict[str, Any]] = []
