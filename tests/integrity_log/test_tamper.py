@@ -208,3 +208,26 @@ def test_events_appended_while_verify_runs_are_not_mistaken_for_tampering(
     assert report.ok, report.findings
     assert report.events == count
     assert len(log.raw.positions()) == count + 2
+
+
+def test_an_edited_root_hash_column_of_a_stored_checkpoint_is_noticed(log: Log) -> None:
+    """``merkle_checkpoints.root_hash`` is checked against the signed body it repeats."""
+    checkpoint = log.notary.issue_checkpoint()
+    assert run_verify(log).ok
+    log.raw.sql("UPDATE {m}merkle_checkpoints SET root_hash = {p}", (b"\3" * 32,))
+    finding = run_verify(log).findings[0]
+    assert finding.problem.endswith("its root_hash differ from its signed body")
+    line = first_failure(log)
+    assert line.startswith(
+        f"FAILED at the log: the stored checkpoint of size {checkpoint.tree_size}"
+    )
+
+
+def test_an_edited_merkle_leaf_row_is_named_as_the_leaf_not_the_event(log: Log) -> None:
+    """A leaf_hash edited in merkle_leaves is reported as that leaf row, and a changed event
+    beside it still as the event's bytes."""
+    log.raw.sql("UPDATE {m}merkle_leaves SET leaf_hash = {p} WHERE leaf_index = 4", (b"\2" * 32,))
+    finding = run_verify(log).findings[0]
+    assert finding.leaf_index == 4
+    assert finding.problem.startswith("the Merkle leaf row changed"), finding.problem
+    assert "the Merkle leaf row changed" in first_failure(log)

@@ -30,6 +30,14 @@ INSERTED = "a stored event that no leaf records (inserted behind the ledger's ba
 INSERTED += "was deleted)"
 DELETED = "the event this leaf records is missing (deleted)"
 CHANGED = "the stored event's bytes changed (its hash differs from the recorded leaf)"
+LEAF_CHANGED = (
+    "the Merkle leaf row changed (its leaf_hash differs from the hash of the stored event, "
+    "which the stored tree node above it confirms)"
+)
+EITHER_CHANGED = (
+    "the stored event's bytes or its Merkle leaf row changed (the event's hash differs from "
+    "the recorded leaf, and no stored tree node tells which of the two is wrong)"
+)
 
 
 @dataclass
@@ -200,7 +208,8 @@ class Scan:
                 self.findings.append(Finding(position, index, f"{CHANGED}: {e}"))
                 return
             if stored != recomputed:
-                self.findings.append(Finding(position, index, CHANGED))
+                problem = self._which_changed(chunk, i, stored, recomputed)
+                self.findings.append(Finding(position, index, problem))
                 return
             if not self._push(0, self.count, recomputed):
                 return
@@ -208,3 +217,19 @@ class Scan:
             self.position = position
             if self.count in self.wanted:
                 self.roots[self.count] = fold([h for _, _, h in self.edge])
+
+    def _which_changed(self, chunk: Chunk, i: int, stored: bytes, recomputed: bytes) -> str:
+        """Which row is wrong when the ``i``-th leaf of ``chunk`` disagrees with its event:
+        the stored parent node, made from the leaf as first recorded and its sibling, agrees
+        with one of the two hashes (a chunk holds whole pairs: the sibling is inside it)."""
+        index = int(chunk.leaves[i][0])
+        parent = chunk.nodes.get((1, index >> 1))
+        j = i ^ 1
+        if parent is None or j >= len(chunk.leaves):
+            return EITHER_CHANGED
+        sibling = bytes(chunk.leaves[j][2])
+        pair = (recomputed, sibling) if index % 2 == 0 else (sibling, recomputed)
+        if node_hash(*pair) == parent:
+            return LEAF_CHANGED
+        pair = (stored, sibling) if index % 2 == 0 else (sibling, stored)
+        return CHANGED if node_hash(*pair) == parent else EITHER_CHANGED

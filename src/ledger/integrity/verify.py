@@ -9,6 +9,9 @@ constant memory, and reports the first disagreement at its position:
 - two events swapped (the first changed position is named);
 - the log cut behind a published checkpoint (fewer events than a checkpoint covers);
 - a checkpoint whose root the recomputed tree does not reproduce, or whose signature fails;
+- a stored checkpoint row whose columns (``root_hash``, ``tree_size``...) differ from its
+  signed body, the only part read otherwise;
+- a Merkle leaf row changed, told from a changed event by the stored node above the two;
 - a stored tree node (``merkle_nodes``) that differs from the one recomputed from the events.
 
 Every leaf is recomputed from its stored event and every stored node from the leaves.
@@ -113,6 +116,7 @@ def verify(
     table, col = events_table(ledger.recorder), position_column(ledger.recorder)
     with snapshot(ledger.recorder) as snap:
         size, last_position = merkle.tail(snap.cur)
+        report.findings += _checkpoint_rows(snap, merkle)
         scan = Scan({cp.tree_size for cp in checkpoints}, chunk_levels, hex_ids=not snap.postgres)
         reads = read_chunks(snap, ledger.recorder, merkle, size, last_position, chunk_levels)
         # On SQLite the reader would hand the GIL back and forth on every row it steps
@@ -132,6 +136,34 @@ def verify(
                 report.findings.append(Finding(extra, None, INSERTED))
     _check_roots(report, checkpoints, scan.roots, scan.count, scan.position)
     return report
+
+
+CHECKPOINT_COLUMNS = ("tree_size", "root_hash", "issued_at", "key_id", "signature")
+
+
+def _checkpoint_rows(snap: Snapshot, merkle: MerkleTables) -> list[Finding]:
+    """Stored checkpoint rows whose columns differ from their signed body: only the body is
+    signed, and a column edited behind the ledger's back would mislead whoever reads it."""
+    rows = snap.rows(
+        f"SELECT {', '.join(CHECKPOINT_COLUMNS)}, body FROM {merkle.checkpoints} "  # noqa: S608
+        "ORDER BY tree_size, issued_at",
+        (),
+    )
+    found: list[Finding] = []
+    for *columns, body in rows:
+        where = f"the stored checkpoint of size {columns[0]} issued at {columns[2]}"
+        try:
+            cp = Checkpoint.from_json(body)
+        except (ValueError, TypeError, KeyError) as e:
+            found.append(Finding(None, None, f"{where}: its body is no checkpoint ({e})"))
+            continue
+        signed = (cp.tree_size, cp.root_hash, cp.issued_at.isoformat(), cp.key_id, cp.signature)
+        stored = [bytes(v) if isinstance(v, bytes | memoryview) else v for v in columns]
+        wrong = [n for n, a, b in zip(CHECKPOINT_COLUMNS, stored, signed, strict=True) if a != b]
+        if wrong:
+            problem = f"{where}: its {', '.join(wrong)} differ from its signed body"
+            found.append(Finding(None, None, problem))
+    return found
 
 
 def read_chunks(
