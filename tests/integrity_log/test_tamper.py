@@ -216,7 +216,7 @@ def test_an_edited_root_hash_column_of_a_stored_checkpoint_is_noticed(log: Log) 
     assert run_verify(log).ok
     log.raw.sql("UPDATE {m}merkle_checkpoints SET root_hash = {p}", (b"\3" * 32,))
     finding = run_verify(log).findings[0]
-    assert finding.problem.endswith("its root_hash differ from its signed body")
+    assert finding.problem.endswith("its root_hash differs from its signed body")
     line = first_failure(log)
     assert line.startswith(
         f"FAILED at the log: the stored checkpoint of size {checkpoint.tree_size}"

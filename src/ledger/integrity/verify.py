@@ -161,7 +161,8 @@ def _checkpoint_rows(snap: Snapshot, merkle: MerkleTables) -> list[Finding]:
         stored = [bytes(v) if isinstance(v, bytes | memoryview) else v for v in columns]
         wrong = [n for n, a, b in zip(CHECKPOINT_COLUMNS, stored, signed, strict=True) if a != b]
         if wrong:
-            problem = f"{where}: its {', '.join(wrong)} differ from its signed body"
+            verb = "differs" if len(wrong) == 1 else "differ"
+            problem = f"{where}: its {', '.join(wrong)} {verb} from its signed body"
             found.append(Finding(None, None, problem))
     return found
 
