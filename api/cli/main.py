@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+import psycopg
 import typer
+from eventsourcing.persistence import InterfaceError, OperationalError
+from psycopg_pool import PoolTimeout
 from typer.core import TyperGroup
 
 from api.cli import integrity as integrity_cli
@@ -32,16 +35,24 @@ from ledger.persistence.store import describe, eventsourcing_env
 from ledger.settings import Settings
 from ledger.values import Channel, MemberRole
 
+# A store that refuses the connection (wrong role or password, no such database, down).
+UNREACHABLE = (psycopg.OperationalError, OperationalError, InterfaceError, PoolTimeout)
+
 
 class LedgerGroup(TyperGroup):
-    """The top command group: a setting the ledger cannot run with stops any command at
-    once with one line on stderr and exit code 2, not a traceback."""
+    """The top command group: a setting the ledger cannot run with, or a store it cannot
+    reach, stops any command at once with one line on stderr and exit code 2, not a
+    traceback."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context: not public API
         try:
             return super().invoke(ctx)
         except ConfigurationError as e:
             typer.echo(f"ledger: configuration error: {e}", err=True)
+            raise typer.Exit(2) from None
+        except UNREACHABLE as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            typer.echo(f"ledger: the store cannot be reached: {first}", err=True)
             raise typer.Exit(2) from None
 
 

@@ -19,6 +19,7 @@ from api.keys import KeyStore
 from ledger.errors import ConfigurationError, StoreConfigError
 from ledger.persistence.store import PostgresDatabase, database, pg_params
 from ledger.settings import Settings
+from tests.conftest import PG_URL, require_postgres
 
 LEDGER_CLI = Path(sys.executable).with_name("ledger")
 
@@ -114,3 +115,46 @@ def test_ledger_serve_with_a_bad_setting_exits_at_once_with_code_2_and_one_line(
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [line]
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql://postgres@127.0.0.1:5432/postgres?schema=Review_Case", "lowercase SQL"),
+        ("postgresql://postgres@127.0.0.1:5432/postgres?schema=bad;drop", "lowercase SQL"),
+        ("postgresql://postgres@127.0.0.1:5432/postgres?sslmode=require", "sslmode is not read"),
+        ("postgresql://postgres@127.0.0.1:5432/postgres?schema=ok&x=1", "x is not read"),
+        ("sqlite://", "names no SQLite file"),
+        ("sqlite:///", "names no SQLite file"),
+    ],
+)
+def test_a_database_url_the_ledger_cannot_honour_exactly_is_refused_before_anything_is_created(
+    url: str, says: str
+) -> None:
+    """A schema PostgreSQL would fold or quote differently, a connection parameter the ledger
+    would drop (plain text where TLS was asked for) and an SQLite URL with no file are
+    configuration errors, raised by the parser before any connection."""
+    with pytest.raises(StoreConfigError, match=says):
+        database(Settings(database_url=url))
+
+
+@pytest.mark.postgres
+def test_a_store_that_refuses_the_connection_stops_the_cli_in_one_line(tmp_path: Path) -> None:
+    """A role that does not exist ends `ledger verify` with one line and exit code 2."""
+    require_postgres()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    parts = urlsplit(PG_URL)
+    url = parts._replace(netloc=f"no_such_role_{uuid4().hex[:6]}@{parts.hostname}:{parts.port}")
+    done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+        [str(LEDGER_CLI), "verify"],
+        env={**clean, "LEDGER_DATABASE_URL": url.geturl()},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("ledger: the store cannot be reached: ")
+    assert "no_such_role" in line

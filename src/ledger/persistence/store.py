@@ -15,6 +15,7 @@ protection all connect through it. A URL that names no usable store raises
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,6 +80,11 @@ def database(settings: Settings) -> Database:
         return SqliteDatabase(Path.cwd() / "ledger.db")
     if url.startswith("sqlite:"):
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url[7:]
+        if not path.strip("/"):
+            raise StoreConfigError(
+                "LEDGER_DATABASE_URL names no SQLite file: write sqlite:///PATH",
+                url=describe(settings),
+            )
         lowered = url.lower()
         return SqliteDatabase(Path(path), ":memory:" in lowered or "mode=memory" in lowered)
     if url.startswith(("postgresql:", "postgres:")):
@@ -91,8 +97,28 @@ def database(settings: Settings) -> Database:
     )
 
 
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
 def _postgres(settings: Settings) -> PostgresDatabase:
     parts = urlsplit(settings.database_url)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(query) - {"schema"})
+    if unknown:
+        # Silently dropping, say, ?sslmode=require would connect in plain text: refuse.
+        raise StoreConfigError(
+            f"LEDGER_DATABASE_URL takes only ?schema=; {', '.join(unknown)} is not read "
+            "(TLS and other libpq settings: the PGSSLMODE, PGSSLROOTCERT, ... environment "
+            "variables, which every connection of the ledger honours)",
+            url=describe(settings),
+        )
+    schema = query.get("schema", [""])[-1]
+    if schema and not SCHEMA_NAME.fullmatch(schema):
+        raise StoreConfigError(
+            "?schema= must be a lowercase SQL identifier (a-z, 0-9 and _, not starting "
+            f"with a digit, at most 63 characters), not {schema!r}",
+            url=describe(settings),
+        )
     try:
         port = parts.port or 5432
     except ValueError:
@@ -105,7 +131,7 @@ def _postgres(settings: Settings) -> PostgresDatabase:
         port=port,
         user=unquote(parts.username or "postgres"),
         password=unquote(parts.password or ""),
-        schema=parse_qs(parts.query).get("schema", [""])[-1],
+        schema=schema,
     )
 
 
