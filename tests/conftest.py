@@ -2,7 +2,8 @@
 
 PostgreSQL tests read the server from LEDGER_TEST_POSTGRES_URL and skip, saying why, when it
 is unset or unreachable; with LEDGER_REQUIRE_POSTGRES=1 (as CI sets it) they fail instead.
-Each PostgreSQL test gets a schema of its own, dropped afterwards.
+Each PostgreSQL test gets a schema of its own, dropped afterwards. Every test that reaches
+PostgreSQL is marked ``postgres``: ``pytest -m "not postgres"`` runs only the SQLite half.
 """
 
 from __future__ import annotations
@@ -76,7 +77,19 @@ def pg_schema_url() -> Iterator[str]:
         drop_schema(schema)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+PG_FIXTURES = frozenset({"pg_schema_url", "private_pg"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that reaches PostgreSQL through a fixture (``pg_schema_url``, the fault
+    tests' ``private_pg``) carries the ``postgres`` marker, so ``-m "not postgres"`` runs
+    the SQLite half alone."""
+    for item in items:
+        if PG_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The store URL, once for SQLite and once for PostgreSQL."""
     if request.param == "sqlite":
