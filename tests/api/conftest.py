@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,9 +35,15 @@ class Api:
         return self.auth(name)
 
     def post(
-        self, path: str, who: str, body: dict[str, object] | None = None, **headers: str
+        self,
+        path: str,
+        who: str,
+        body: Mapping[str, object] | None = None,
+        /,
+        **headers: str | bytes,
     ) -> Any:
-        return self.client.post(path, json=body or {}, headers={**self.auth(who), **headers})
+        sent: dict[str, Any] = {**self.auth(who), **headers}  # bytes values on purpose, too
+        return self.client.post(path, json=body or {}, headers=sent)
 
 
 ROLES = (

@@ -111,7 +111,7 @@ def test_a_command_without_fields_refuses_junk_and_unknown_fields(api: Api) -> N
 def test_an_oversized_chunked_body_is_a_413(api: Api) -> None:
     """The body limit holds however the body is sent."""
 
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks():
         yield b'{"note": "'
         for _ in range(80):
             yield b"x" * 1000

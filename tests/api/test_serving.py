@@ -31,7 +31,7 @@ class QuickProtocol(EdgeProtocol):
     request_timeout = 1.5
 
 
-async def hello(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+async def hello(scope: dict, receive: object, send: object) -> None:
     assert scope["type"] == "http"
     CALLS.append(scope["path"])
     if scope["path"] == "/slow":

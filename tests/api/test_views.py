@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from ledger import commands as c
+from ledger.values import RejectionReason
 from tests.api.conftest import Api
 from tests.support import World, budget
 
@@ -144,7 +145,7 @@ def test_the_handling_report_and_exceptions_answer_for_an_organization(api: Api)
         c.Reject(
             recommendation_id=rec,
             revision=1,
-            reason_code=c.RejectionReason.TIMING,
+            reason_code=RejectionReason.TIMING,
             reason_text="not now",
         ),
     )

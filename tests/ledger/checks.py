@@ -72,13 +72,13 @@ def assert_refused(
 
 
 def campaign(world: World, campaign_id: UUID | None = None) -> Campaign:
-    found = world.ledger.repository.get(campaign_id or world.campaign_id)
+    found: object = world.ledger.repository.get(campaign_id or world.campaign_id)
     assert isinstance(found, Campaign)
     return found
 
 
 def recommendation(world: World, rec_id: UUID) -> Recommendation:
-    found = world.ledger.repository.get(rec_id)
+    found: object = world.ledger.repository.get(rec_id)
     assert isinstance(found, Recommendation)
     return found
 

@@ -8,6 +8,7 @@ change an event that records the values before and after.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -116,7 +117,7 @@ def test_a_budget_change_records_the_budget_before_and_after(world: World) -> No
         for n in world.ledger.recorder.select_notifications(1, 1000)
         if n.topic.endswith("Campaign.BudgetAdjusted")
     ]
-    adjusted = world.ledger.mapper.to_domain_event(stored)
+    adjusted: Any = world.ledger.mapper.to_domain_event(stored)  # a Campaign.BudgetAdjusted
     assert adjusted.budget_from == {"amount": "5000", "currency": "EUR", "period": "monthly"}
     assert adjusted.budget_to == {"amount": "5900", "currency": "EUR", "period": "monthly"}
 

@@ -99,7 +99,7 @@ def budget_history(world: World) -> tuple[list[int], list[str]]:
     for n in world.ledger.recorder.select_notifications(1, 100_000):
         if n.originator_id == world.campaign_id:
             versions.append(n.originator_version)
-            event = world.ledger.mapper.to_domain_event(n)
+            event: Any = world.ledger.mapper.to_domain_event(n)  # a BudgetAdjusted below
             if n.topic.endswith("Campaign.BudgetAdjusted"):
                 amounts.append(event.budget_to["amount"])
     return versions, amounts
@@ -135,7 +135,7 @@ def test_racing_writers_expecting_one_version_let_exactly_one_win(
     """Given 32 writers expecting version 1, exactly one wins; 31 get VersionConflict."""
     r = race()
     world = r.world
-    seen = world.ledger.repository.get(world.campaign_id).version
+    seen: int = world.ledger.repository.get(world.campaign_id).version
     outcomes = run_all(r.ledgers, lambda i, led: led.execute(adjust(world, i, seen), world.manager))
     wins = assert_nothing_lost_or_duplicated(world, outcomes, before=seen)
     assert len(wins) == 1

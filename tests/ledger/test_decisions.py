@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -157,7 +158,7 @@ def test_a_rejection_records_its_reason_code_and_text(world: World) -> None:
         for n in world.ledger.recorder.select_notifications(1, 1000)
         if n.topic.endswith("Recommendation.Rejected")
     ]
-    event = world.ledger.mapper.to_domain_event(stored)
+    event: Any = world.ledger.mapper.to_domain_event(stored)  # a Recommendation.Rejected
     assert event.reason_code == RejectionReason.BUDGET_CONSTRAINTS.value
     assert event.reason_text == "no budget left this quarter"
 

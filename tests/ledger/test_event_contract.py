@@ -205,7 +205,7 @@ def test_golden_events_round_trip_through_the_store(ledger: Ledger) -> None:
         )
         assert stored.state == files[name].state
         assert vars(ledger.mapper.to_domain_event(stored)) == vars(event), name
-    campaign = ledger.repository.get(CAMPAIGN)
+    campaign: object = ledger.repository.get(CAMPAIGN)
     assert isinstance(campaign, Campaign)
     assert (campaign.version, campaign.state.budget) == (2, RAISED)
 
@@ -217,14 +217,14 @@ def test_a_version_1_recommendation_without_evidence_loads_with_none(ledger: Led
     assert b'"class_version"' not in v1.state
     approved = EventFile.read(FIXTURES / "golden" / "recommendation-approved.event")
     ledger.recorder.insert_events([v1.stored(), approved.stored()])
-    rec = ledger.repository.get(v1.originator_id)
+    rec: object = ledger.repository.get(v1.originator_id)
     assert isinstance(rec, Recommendation)
     assert rec.state.revisions[0].evidence == []
     assert rec.state.revisions[0].rationale == "CPA is falling on PPC"
     assert rec.state.author_id == CONSULTANT
     assert rec.state.engagement_id == ENGAGEMENT
     assert rec.state.status == "approved"
-    first = ledger.repository.get(v1.originator_id, version=1)
+    first: Any = ledger.repository.get(v1.originator_id, version=1)
     assert first.state.status == "pending"
 
 

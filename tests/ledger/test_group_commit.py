@@ -57,9 +57,9 @@ def test_a_batch_applies_commands_in_order_and_refuses_one_without_touching_the_
         assert first.result().version == 2
         assert third.result().version == 3
         assert third.result().position > first.result().position
-        campaign = world.ledger.repository.get(world.campaign_id)
+        campaign: Any = world.ledger.repository.get(world.campaign_id)
         assert campaign.state.budget["amount"] == "5200"
-        history = list(world.ledger.events.get(world.campaign_id))
+        history: list[Any] = list(world.ledger.events.get(world.campaign_id))
         assert history[1].budget_to["amount"] == "5100"
         assert history[2].budget_from["amount"] == "5100"
         assert len(world.events()) == len(before) + 2
@@ -97,7 +97,7 @@ def test_a_batch_that_loses_a_race_is_rerun_command_by_command(
     other = make_ledger()
     committer = GroupCommitter(world.ledger)
     real_save = world.ledger.save
-    raced = []
+    raced: list[Any] = []
 
     def racing_save(*objs: Any, **kw: Any) -> Any:
         if not raced:
@@ -112,7 +112,7 @@ def test_a_batch_that_loses_a_race_is_rerun_command_by_command(
         ]
         committer._process(jobs)
         assert [j.future.result().version for j in jobs] == [3, 4]
-        history = list(world.ledger.events.get(world.campaign_id))
+        history: list[Any] = list(world.ledger.events.get(world.campaign_id))
         assert [e.originator_version for e in history] == [1, 2, 3, 4]
         assert history[2].budget_from["amount"] == "5900"
     finally:
@@ -134,7 +134,7 @@ def test_threads_sharing_a_committer_lose_nothing_and_duplicate_nothing(world: W
         with ThreadPoolExecutor(24) as pool:
             versions = list(pool.map(send, range(24)))
         assert sorted(versions) == list(range(2, 26))
-        history = list(world.ledger.events.get(world.campaign_id))
+        history: list[Any] = list(world.ledger.events.get(world.campaign_id))
         assert [e.originator_version for e in history] == list(range(1, 26))
         amounts = {e.budget_to["amount"] for e in history[1:]}
         assert amounts == {str(5000 + 10 * (i + 1)) for i in range(24)}
@@ -187,7 +187,7 @@ def test_an_if_match_on_a_version_written_by_another_process_is_accepted(
         )
         result = committer.execute(command, world.manager, correlation_id="r2")
         assert result.version == moved.version + 1
-        history = list(world.ledger.events.get(world.campaign_id))
+        history: list[Any] = list(world.ledger.events.get(world.campaign_id))
         assert history[-1].budget_from["amount"] == "5150"
         with pytest.raises(VersionConflict) as conflict:
             committer.execute(command, world.manager, correlation_id="r3")
@@ -219,7 +219,7 @@ def test_a_key_recorded_by_another_process_is_replayed_not_recorded_twice(
 
 def test_an_append_whose_reads_moved_on_writes_nothing(world: World) -> None:
     """The store refuses an append whose read set is stale, inside its own transaction."""
-    organization = world.ledger.repository.get(world.org_id)
+    organization: Any = world.ledger.repository.get(world.org_id)
     before = world.events()
     stale = {world.org_id: organization.version - 1}
     submission = Submission(adjust(world, "5300"), world.manager, "r")

@@ -10,7 +10,7 @@ import pytest
 from ledger import commands as c
 from ledger.errors import EngagementRequired, InvalidCommand, RoleRequired
 from ledger.policy.limits import increase
-from ledger.values import Channel, ProposedChange
+from ledger.values import Channel, ProposedChange, RecommendationKind
 from tests.ledger.checks import assert_refused, campaign, recommendation
 from tests.support import World, budget
 
@@ -90,7 +90,7 @@ def test_a_consultant_cannot_propose_channels_outside_its_engagement(world: Worl
         organization_id=world.org_id,
         engagement_id=world.engagement_id,
         campaign_id=world.campaign_id,
-        kind=c.RecommendationKind.CHANGE_CHANNELS,
+        kind=RecommendationKind.CHANGE_CHANNELS,
         change=ProposedChange(channels=(Channel.PPC, Channel.EMAIL)),
         rationale="reach",
         expected_impact="more",

@@ -86,9 +86,9 @@ JSON_BODIES: dict[str, tuple[type[c.Command], dict[str, Any]]] = {
 }
 
 PYTHON_CALLS: dict[str, Callable[[], object]] = {
-    "Budget": lambda: Budget(amount=FLOAT, currency="EUR", period="monthly"),  # type: ignore[arg-type]
-    "Money": lambda: Money(amount=FLOAT, currency="EUR"),  # type: ignore[arg-type]
-    "KpiTarget": lambda: KpiTarget(metric="cpa", target=FLOAT, unit="EUR"),  # type: ignore[arg-type]
+    "Budget": lambda: Budget(amount=FLOAT, currency="EUR", period="monthly"),
+    "Money": lambda: Money(amount=FLOAT, currency="EUR"),
+    "KpiTarget": lambda: KpiTarget(metric="cpa", target=FLOAT, unit="EUR"),
     "CreateOrganization": lambda: c.CreateOrganization(
         name="A",
         default_currency="EUR",
@@ -156,7 +156,7 @@ def test_the_approval_limit_is_stored_as_an_exact_decimal(world: World) -> None:
             organization_id=world.org_id, approval_limit=Decimal("1000.55")
         ),
     )
-    org = world.ledger.repository.get(world.org_id)
+    org: object = world.ledger.repository.get(world.org_id)
     assert isinstance(org, Organization)
     assert org.state.approval_limit == Decimal("1000.55")
     assert isinstance(org.state.approval_limit, Decimal)

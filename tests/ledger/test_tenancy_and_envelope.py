@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.utils import resolve_topic
@@ -212,7 +212,7 @@ def test_every_event_carries_the_full_envelope(world: World) -> None:
     for actor, role, corr, result in done:
         for ref in result.events:
             (stored,) = world.ledger.recorder.select_notifications(ref.position, 1)
-            event = world.ledger.mapper.to_domain_event(stored)
+            event = cast(LedgerAggregate.Event, world.ledger.mapper.to_domain_event(stored))
             assert event.actor_id == actor.actor_id
             assert event.role == role
             assert event.party == ("agency" if role == "consultant" else "client")
@@ -232,7 +232,7 @@ def test_every_event_carries_the_full_envelope(world: World) -> None:
 def test_setup_events_name_the_platform_operator_and_the_admin(world: World) -> None:
     """Given the world's set-up, the operator's events say platform, the admin's client."""
     for n in world.ledger.recorder.select_notifications(1, 7):
-        event = world.ledger.mapper.to_domain_event(n)
+        event = cast(LedgerAggregate.Event, world.ledger.mapper.to_domain_event(n))
         expected = ("operator", "platform") if event.role == "operator" else ("admin", "client")
         assert (event.role, event.party) == expected
         assert event.organization_id == world.org_id
@@ -270,7 +270,7 @@ def test_the_author_of_a_recommendation_is_its_consultants_id(world: World) -> N
     (stored,) = [
         n for n in world.ledger.recorder.select_notifications(1, 1000) if n.originator_id == rec_id
     ]
-    event = world.ledger.mapper.to_domain_event(stored)
+    event = cast(LedgerAggregate.Event, world.ledger.mapper.to_domain_event(stored))
     assert (event.actor_id, event.role, event.party) == (
         world.consultant.actor_id,
         "consultant",

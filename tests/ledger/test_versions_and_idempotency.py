@@ -9,6 +9,7 @@ match is refused naming the current version, and appends nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from eventsourcing.application import AggregateNotFoundError
@@ -149,7 +150,7 @@ def test_idempotency_keys_are_scoped_per_actor(world: World) -> None:
     assert second.version == first.version + 1
     assert record_id(world.manager.actor_id, "k") != record_id(world.executive.actor_id, "k")
     for actor, amount in ((world.manager, "6000"), (world.executive, "7000")):
-        record = world.ledger.repository.get(record_id(actor.actor_id, "k"))
+        record: object = world.ledger.repository.get(record_id(actor.actor_id, "k"))
         assert isinstance(record, CommandRecord)
         assert record.command_type == "AdjustBudget"
         assert record.outcome["version"] == (first.version if amount == "6000" else second.version)
@@ -167,7 +168,9 @@ def test_a_campaign_reads_as_it_was_at_any_past_version(world: World) -> None:
     world.run(world.manager, adjust(world, "6000"))
     world.launch()
     world.run(world.manager, adjust(world, "7000"))
-    history = [world.ledger.repository.get(world.campaign_id, version=n).state for n in range(1, 5)]
+    history: list[Any] = [
+        world.ledger.repository.get(world.campaign_id, version=n).state for n in range(1, 5)
+    ]
     assert [(s.budget["amount"], s.status) for s in history] == [
         ("5000", "draft"),
         ("6000", "draft"),
@@ -181,7 +184,7 @@ def test_a_recommendation_reads_as_it_was_before_its_decision(world: World) -> N
     rec_id = world.recommend()
     world.run(world.consultant, amend_command(world, rec_id))
     world.run(world.manager, decision("approve", rec_id, revision=2))
-    states = [world.ledger.repository.get(rec_id, version=n).state for n in (1, 2, 3)]
+    states: list[Any] = [world.ledger.repository.get(rec_id, version=n).state for n in (1, 2, 3)]
     assert [(s.status, s.current.number) for s in states] == [
         ("pending", 1),
         ("pending", 2),

@@ -29,11 +29,13 @@ chunk is checked in bulk and, on any difference, row by row (``ledger.integrity.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from queue import Full, Queue
 from typing import Any, TypeVar
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.application.service import Ledger
 from ledger.integrity.checkpoint import Checkpoint, EvidenceError, verify_checkpoint
@@ -95,7 +97,7 @@ def _unrecorded_after(
 def verify(
     ledger: Ledger,
     checkpoints: list[Checkpoint],
-    public_keys: dict[str, object],
+    public_keys: Mapping[str, Ed25519PublicKey | bytes],
     progress: Callable[[int], None] | None = None,
     *,
     chunk_levels: int = CHUNK_LEVELS,
@@ -110,7 +112,7 @@ def verify(
     report = Report(checkpoints=len(checkpoints))
     for cp in checkpoints:
         try:
-            verify_checkpoint(cp, public_keys)  # type: ignore[arg-type]
+            verify_checkpoint(cp, public_keys)
         except EvidenceError as e:
             report.findings.append(Finding(None, None, f"checkpoint of size {cp.tree_size}: {e}"))
     table, col = events_table(ledger.recorder), position_column(ledger.recorder)
