@@ -48,8 +48,8 @@ def registry(args: argparse.Namespace) -> dict[str, Callable[[Mode], Result]]:
 # The scenarios of the read side and of integrity, each in a module of its own.
 READ_SIDE = {
     "projection_catchup": "bench.catchup:projection_catchup",
-    "projection_lag": "bench.readside:projection_lag",
-    "audit_page_p99": "bench.readside:audit_page_p99",
+    "projection_lag": "bench.projection_lag:projection_lag",
+    "audit_page_p99": "bench.audit_page:audit_page_p99",
     "export_rows": "bench.exports:export_rows",
     "verify_events": "bench.verifying:verify_events",
 }
