@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from api.http.admission import AdmissionSettings
+from bench.load import LoadError, Pool
 from ledger.settings import Settings
 from tests.faults.conftest import Store
 from tests.faults.harness import (
@@ -38,7 +39,6 @@ from tests.faults.harness import (
     report,
     running,
 )
-from tests.faults.rawhttp import RawClient, RawHttpError
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(900 if FULL else 150)]
 
@@ -69,7 +69,7 @@ class Sent:
 
 class Driver:
     """Budget adjustments spread over the campaigns, one new Idempotency-Key each, sent with
-    the lean asyncio client (see ``rawhttp``: the client shares two cores with the server)."""
+    the lean asyncio client (``bench.load.Pool``: the client shares two cores with the server)."""
 
     def __init__(self, port: int, token: str, campaigns: list[str]) -> None:
         self.port = port
@@ -77,7 +77,7 @@ class Driver:
         self.campaigns = campaigns
         self.counter = itertools.count()
 
-    async def one(self, client: RawClient, scheduled: float) -> Sent:
+    async def one(self, client: Pool, scheduled: float) -> Sent:
         n = next(self.counter)
         campaign = self.campaigns[n % len(self.campaigns)]
         headers = {"Idempotency-Key": uuid.uuid4().hex}
@@ -90,7 +90,7 @@ class Driver:
             r = await asyncio.wait_for(
                 client.post(f"/v1/campaigns/{campaign}/budget", body, headers), TIMEOUT
             )
-        except (OSError, RawHttpError, TimeoutError) as e:
+        except (OSError, LoadError, TimeoutError) as e:
             end = time.monotonic()
             return Sent(scheduled, sent - scheduled, end - sent, None, error=type(e).__name__)
         end = time.monotonic()
@@ -110,7 +110,7 @@ class Driver:
         async def run() -> list[Sent]:
             out: list[Sent] = []
             end = time.monotonic() + seconds
-            client = RawClient(HOST, self.port, self.headers)
+            client = Pool(HOST, self.port, self.headers)
 
             async def loop() -> None:
                 while time.monotonic() < end:
@@ -126,7 +126,7 @@ class Driver:
 
     def open_loop(self, rate: float, seconds: float) -> list[Sent]:
         async def run() -> list[Sent]:
-            client = RawClient(HOST, self.port, self.headers)
+            client = Pool(HOST, self.port, self.headers)
             tasks = []
             try:
                 start = time.monotonic()
