@@ -26,7 +26,8 @@ import httpx
 import pytest
 
 from api.http.admission import AdmissionSettings
-from bench.load import LoadError, Pool
+from bench.load import LoadError
+from bench.pool import Pool
 from ledger.settings import Settings
 from tests.faults.conftest import Store
 from tests.faults.harness import (
