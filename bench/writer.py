@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                 finally:
                     busy[0] += time.perf_counter() - started
 
-            committer._process = timed  # type: ignore[method-assign]
+            committer._process = timed  # type: ignore[method-assign,assignment] # timing wrapper
         runner: Any = committer or ledger
         try:
             if args.count:

@@ -82,10 +82,12 @@ PG_FIXTURES = frozenset({"pg_schema_url", "private_pg"})
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that reaches PostgreSQL through a fixture (``pg_schema_url``, the fault
-    tests' ``private_pg``) carries the ``postgres`` marker, so ``-m "not postgres"`` runs
-    the SQLite half alone."""
+    tests' ``private_pg``, or ``database_url`` parametrised indirectly with "postgres")
+    carries the ``postgres`` marker, so ``-m "not postgres"`` runs the SQLite half alone."""
     for item in items:
-        if PG_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        callspec = getattr(item, "callspec", None)
+        indirect = callspec is not None and callspec.params.get("database_url") == "postgres"
+        if indirect or PG_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
 
 

@@ -67,7 +67,7 @@ def test_a_password_with_a_space_starts_the_server_and_serves_a_request(
 def test_an_unknown_setting_value_is_refused_in_one_line_naming_the_allowed_values() -> None:
     """LEDGER_LOG_FORMAT=xml raises a ConfigurationError, not a pydantic traceback."""
     with pytest.raises(ConfigurationError) as caught:
-        Settings(log_format="xml")  # type: ignore[arg-type]
+        Settings(log_format="xml")
     assert str(caught.value) == (
         "LEDGER_LOG_FORMAT='xml': Input should be 'auto', 'json' or 'console'"
     )
