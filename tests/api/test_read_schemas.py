@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from api.http import read_schemas as s
 from ledger import commands as c
-from ledger.values import Money, ProposedChange
+from ledger.values import Money, ProposedChange, RejectionReason
 from tests.api.conftest import Api
 from tests.support import budget
 
@@ -42,7 +42,7 @@ def busy_world(api: Api) -> tuple[int, Any]:
         c.Reject(
             recommendation_id=rejected,
             revision=1,
-            reason_code=c.RejectionReason.TIMING,
+            reason_code=RejectionReason.TIMING,
             reason_text="not now",
         ),
     )
