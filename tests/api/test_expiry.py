@@ -35,7 +35,7 @@ def test_a_recommendation_past_its_expiry_reads_expired_everywhere_without_an_ev
     rec, after = str(made.aggregate_id), made.position
     time.sleep(1.2)
 
-    def get(path: str, **params: object) -> Any:
+    def get(path: str, **params: Any) -> Any:
         r = api.client.get(path, params={"after": after, **params}, headers=api.auth("auditor"))
         assert r.status_code == 200, r.text
         return r.json()

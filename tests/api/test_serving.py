@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from uvicorn.config import Config
@@ -40,7 +40,7 @@ async def hello(scope: dict, receive: object, send: object) -> None:
     await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
 
 
-def run(app: Any, lifespan: str) -> Iterator[int]:
+def run(app: Any, lifespan: Literal["auto", "on", "off"]) -> Iterator[int]:
     sock = tcp_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     config = Config(

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from ledger import commands as c
+from ledger.domain.base import LedgerAggregate
 from ledger.errors import Forbidden, NotFound
 from ledger.policy.table import COMMANDS, command_rows, party_of, read_rows
 from ledger.values import Role
@@ -49,7 +51,7 @@ def test_a_role_the_table_allows_may_issue_the_command(
     issued = SCENARIOS[command](world)
     result = world.run(callers(world)[role], issued)
     assert result.events, f"{command.__name__} by {role} recorded nothing"
-    recorded = list(world.ledger.events.get(result.aggregate_id))[-1]
+    recorded = cast(LedgerAggregate.Event, list(world.ledger.events.get(result.aggregate_id))[-1])
     assert (recorded.role, recorded.party) == (role, party_of(Role(role)).value)
 
 
