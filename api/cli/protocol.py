@@ -50,18 +50,41 @@ class AmbiguousFraming(h11.RemoteProtocolError):
         self.path = target.partition(b"?")[0].decode("ascii", "replace")
 
 
+class HeadersTooLarge(h11.RemoteProtocolError):
+    """A request line and headers over the limit, however many reads they came in."""
+
+    def __init__(self, size: int, target: bytes) -> None:
+        super().__init__(
+            f"the request line and headers ({size} bytes) exceed {MAX_HEAD_BYTES} bytes",
+            error_status_hint=431,
+        )
+        self.path = target.partition(b"?")[0].decode("ascii", "replace")
+
+
 class StrictConnection(h11.Connection):
-    """h11's server side, which also refuses ambiguous framing and keeps the last error."""
+    """h11's server side, which also refuses ambiguous framing and a request head over
+    ``MAX_HEAD_BYTES``, and keeps the last error.
+
+    h11's own limit (``max_incomplete_event_size``) only bounds a head still incomplete: a
+    whole head that arrives in one read is parsed whatever its size. So the bytes a
+    ``Request`` event consumed from the receive buffer are counted here too."""
 
     error: h11.RemoteProtocolError | None = None
 
     def next_event(self) -> Any:
+        # h11 keeps no public count of the bytes an event consumed; len() of its receive
+        # buffer before and after the event is that count
+        before = len(self._receive_buffer) if self.their_state is h11.IDLE else 0
         try:
             event = super().next_event()
         except h11.RemoteProtocolError as e:
             self.error = e
             raise
         if isinstance(event, h11.Request):
+            size = before - len(self._receive_buffer)
+            if size > MAX_HEAD_BYTES:
+                self.error = HeadersTooLarge(size, event.target)
+                raise self.error
             names = {name for name, _ in event.headers}  # h11 lower-cases the names
             if b"transfer-encoding" in names and b"content-length" in names:
                 self.error = AmbiguousFraming(event.target)
@@ -155,7 +178,8 @@ class EdgeProtocol(H11Protocol):
             self._refuse(400, "ambiguous_framing", title, str(error), error.path)
         elif status == 431:
             detail = f"the request line and headers exceed {MAX_HEAD_BYTES} bytes"
-            self._refuse(431, "headers_too_large", "Request headers too large", detail)
+            path = error.path if isinstance(error, HeadersTooLarge) else ""
+            self._refuse(431, "headers_too_large", "Request headers too large", detail, path)
         else:
             detail = f"the request is not valid HTTP/1.1: {error or msg}"
             self._refuse(status, "malformed_request", "Malformed request", detail)
