@@ -15,7 +15,7 @@ import typer
 from api.logs import configure_logging
 from ledger.application.service import Ledger
 from ledger.integrity.bundle import load_public_keys, verify_bundle, verify_receipt
-from ledger.integrity.bundle_export import ReversedPeriod, export_bundle
+from ledger.integrity.bundle_export import export_bundle
 from ledger.integrity.checkpoint import Checkpoint, EvidenceError, verify_checkpoint
 from ledger.integrity.keyring import Keyring
 from ledger.integrity.notary import Notary
@@ -23,6 +23,7 @@ from ledger.integrity.protection import ProtectionUnavailable
 from ledger.integrity.protection import protect as install_protection
 from ledger.integrity.protection import target as protection_target
 from ledger.integrity.verify import verify as verify_log
+from ledger.periods import ReversedPeriod
 from ledger.settings import Settings
 
 bundle_app = typer.Typer(help="Offline-verifiable audit bundles", no_args_is_help=True)

@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import errors as e
 from ledger.jsonready import jsonable
+from ledger.periods import ReversedPeriod
 from projections.errors import InvalidQuery, ProjectionError, ProjectionNotReady, UnknownProjection
 
 UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -197,6 +198,10 @@ def install(app: FastAPI) -> None:
         return problem(
             request, status, code, exc.code.replace("_", " ").capitalize(), str(exc), headers
         )
+
+    @app.exception_handler(ReversedPeriod)
+    async def reversed_period(request: Request, exc: ReversedPeriod) -> JSONResponse:
+        return problem(request, 400, "reversed_period", "Reversed period", str(exc))
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:

@@ -19,12 +19,14 @@ from api.http.commanding import COMMAND_ERRORS
 from api.http.deps import ActorDep, LedgerDep
 from api.http.problems import ApiError
 from api.http.read_schemas import VerifyOut
+from api.http.times import utc_period
 from ledger.application.reads import Reader
 from ledger.errors import NotFound
 from ledger.identity import Actor
-from ledger.integrity.bundle_export import ReversedPeriod, export_bundle, period
+from ledger.integrity.bundle_export import export_bundle
 from ledger.integrity.notary import Notary, b64, json_checkpoint
 from ledger.integrity.verify import verify
+from ledger.periods import ordered
 from ledger.policy.reads import may_sign_checkpoint, read_scope
 from ledger.policy.table import Read
 
@@ -78,8 +80,9 @@ def consistency(
     old: Annotated[int, Query(alias="from", ge=0, le=MAX_POSITION)],
     new: Annotated[int, Query(alias="to", ge=0, le=MAX_POSITION)],
 ) -> dict[str, Any]:
+    ordered(old, new)
     n = notary(request)
-    if not old <= new <= n.tree_size():
+    if new > n.tree_size():
         raise ApiError(
             422,
             "invalid_request",
@@ -163,10 +166,7 @@ def bundle(
     end: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> FileResponse:
     _require_auditor(ledger, actor, organization_id)
-    try:
-        period(start, end)
-    except ReversedPeriod as e:
-        raise ApiError(400, "reversed_period", "Reversed period", str(e)) from None
+    start, end = utc_period(start, end, ("from", "to"))
     folder = Path(tempfile.mkdtemp(prefix="ledger-bundle-"))
     path = folder / f"bundle-{organization_id}.zip"
     export_bundle(ledger, notary(request), path, organization_id, start, end)

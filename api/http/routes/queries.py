@@ -18,6 +18,7 @@ from api.http.commanding import COMMAND_ERRORS
 from api.http.deps import ActorDep, LedgerDep
 from api.http.problems import ApiError
 from api.http.schemas import CampaignOut, HistoryOut, OrganizationOut, Page, RecommendationOut
+from api.http.times import utc
 from ledger.application.reads import Reader
 from ledger.domain.campaign import Campaign
 from ledger.domain.recommendation import Recommendation
@@ -60,7 +61,7 @@ def decode_cursor(cursor: str | None) -> int:
 def _aware(as_of: datetime | None) -> datetime | None:
     if as_of is not None and as_of.tzinfo is None:
         raise ApiError(422, "invalid_request", "Invalid request", "as_of needs a time zone")
-    return as_of
+    return utc(as_of, "as_of")
 
 
 def tagged(body: dict[str, Any], version: int) -> JSONResponse:

@@ -31,6 +31,7 @@ from api.http.read_schemas import (
     RegisterPage,
 )
 from api.http.reading import caught_up, position_headers, read_side, scope_of, visible_to
+from api.http.times import utc_period
 from ledger.application.reads import Reader
 from ledger.jsonready import jsonable
 from ledger.policy.table import Read
@@ -109,6 +110,7 @@ def audit_trail(
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Any:
+    since, until = utc_period(since, until)
     flt = AuditFilter(
         organization_id=organization_id,
         campaign_id=campaign_id,
@@ -218,6 +220,7 @@ def recommendation_register(
     limit: Limit = None,
     after: After = None,
 ) -> RegisterPage:
+    since, until = utc_period(since, until)
     seen = visible_to(request, actor, organization_id, Read.RECOMMENDATIONS)
     caught_up(request, after)
     page = register.recommendations(
@@ -276,6 +279,7 @@ def handling_report(
     period: Literal["all", "month"] = "all",
     after: After = None,
 ) -> HandlingReportOut:
+    since, until = utc_period(since, until)
     seen = visible_to(request, actor, organization_id, Read.REPORTS)
     caught_up(request, after)
     found = report.handling_report(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -17,23 +17,8 @@ from ledger.integrity.merkle import MemoryTree, consistency_proof, inclusion_pro
 from ledger.integrity.notary import Notary, b64
 from ledger.integrity.verify import stream_leaves
 from ledger.jsonready import instant, jsonable
+from ledger.periods import period
 from ledger.persistence.sql import stream_events
-
-
-class ReversedPeriod(ValueError):
-    """A period that starts after it ends."""
-
-
-def period(start: datetime | None, end: datetime | None) -> tuple[datetime | None, datetime | None]:
-    """``[start, end)`` with times given without an offset read as UTC; ReversedPeriod when
-    it starts after it ends (an equal start and end is an empty period)."""
-    start, end = (t if t is None or t.tzinfo else t.replace(tzinfo=UTC) for t in (start, end))
-    if start is not None and end is not None and start > end:
-        raise ReversedPeriod(
-            f"the period starts ({start.isoformat()}) after it ends ({end.isoformat()}): "
-            "'from' must not be after 'to'"
-        )
-    return start, end
 
 
 def export_bundle(
