@@ -3,8 +3,9 @@ metrics per request, and the one 500 path.
 
 It wraps every route and the admission gate, so an exception nothing mapped reaches it: it
 logs the traceback and answers ``internal_error`` (``api.http.problems.internal_error``)
-with the request id and no internals. Its own refusals (413, 415, a JSON key named twice)
-are built by the same ``api.http.problems.answer`` as every other problem."""
+with the request id and no internals. Its own refusals (413, 415, a JSON key named twice,
+a single header sent twice) are built by the same ``api.http.problems.answer`` as every
+other problem."""
 
 from __future__ import annotations
 
@@ -66,6 +67,16 @@ def not_utf8(body: bytes) -> str | None:
     if b"\x00" in body:  # never in UTF-8 JSON text, in every UTF-16 or UTF-32 one
         return f"the body holds NUL bytes, as UTF-16 and UTF-32 text does: {rule}"
     return None
+
+
+SINGLE = ("authorization", "idempotency-key", "if-match", "content-type")
+
+
+def repeated_header(raw: list[tuple[bytes, bytes]]) -> str | None:
+    """The first of ``SINGLE`` the request sends more than once, None otherwise: which of
+    two credentials, keys, preconditions or media types was meant is ambiguous."""
+    names = [k.decode("latin-1").lower() for k, _ in raw]
+    return next((name for name in SINGLE if names.count(name) > 1), None)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -133,7 +144,8 @@ class EdgeMiddleware:
     async def _admit(
         self, scope: Scope, headers: dict[str, str], receive: Receive, send: Send
     ) -> None:
-        """Refuse what is too large, not JSON or ambiguous JSON; pass the rest on."""
+        """Refuse repeated single headers, and what is too large, not JSON or ambiguous
+        JSON; pass the rest on."""
         method = scope["method"]
 
         async def reply(status: int, code: str, title: str, detail: str) -> None:
@@ -143,6 +155,11 @@ class EdgeMiddleware:
             )
             await answer(scope, receive, send)
 
+        repeated = repeated_header(scope["headers"])
+        if repeated is not None:
+            detail = f"the {repeated} header is sent more than once: send it once"
+            await reply(400, "duplicate_header", "Duplicate header", detail)
+            return
         too_large = f"the body exceeds the limit of {self.max_body} bytes"
         if method not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
