@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from ledger.jsonready import instant
+
 
 class _Ordered(Protocol):
     def __gt__(self, other: Any, /) -> bool: ...
@@ -23,6 +25,10 @@ class ReversedPeriod(ValueError):
 
 
 def _spelled(value: object) -> str:
+    """An instant as the ledger spells it (``ledger.jsonready.instant``), anything else as
+    ``str``."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return instant(value)
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 

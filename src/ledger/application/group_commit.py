@@ -20,7 +20,7 @@ lock, one Merkle append. Each caller then gets exactly its own result, or its ow
 - If the check fails, or the batch's transaction fails on a conflict (another process wrote
   one of its aggregates, or an idempotency key was recorded meanwhile), nothing of it was
   written; the cache forgets what the batch read and every command of the batch is run
-  alone through ``Ledger.execute``, with fresh reads, its usual bounded retry and
+  alone through ``Ledger.run``, with fresh reads, its usual bounded retry and
   idempotent replay.
 - A second request with an idempotency key already in the batch is refused as in flight.
 - No added latency when idle: the writer takes what is queued at the moment it is free.
