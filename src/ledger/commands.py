@@ -27,6 +27,7 @@ from ledger.values import (
     Currency,
     EvidenceItem,
     KpiTarget,
+    LimitPeriod,
     MemberRole,
     Money,
     Name,
@@ -36,6 +37,7 @@ from ledger.values import (
     RecommendationKind,
     RejectionReason,
     Text,
+    TimeZone,
 )
 
 Evidence = Annotated[tuple[EvidenceItem, ...], Field(max_length=50)]
@@ -67,6 +69,8 @@ class ChangeOrganizationSettings(Command):
     name: Name | None = None
     default_currency: Currency | None = None
     approval_limit: Amount | None = None
+    limit_period: LimitPeriod | None = None
+    time_zone: TimeZone | None = None
 
 
 class GrantMembership(Command):

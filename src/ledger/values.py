@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
+from zoneinfo import available_timezones
 
 import pycountry
+from babel.numbers import get_currency_precision
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -20,11 +22,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from ledger.errors import FloatMoneyRefused
+from ledger.errors import FloatMoneyRefused, InvalidCommand
 
 
 class Role(StrEnum):
@@ -72,6 +76,14 @@ class BudgetPeriod(StrEnum):
     WEEKLY = "weekly"
     MONTHLY = "monthly"
     LIFETIME = "lifetime"
+
+
+class LimitPeriod(StrEnum):
+    """The period over which the approval limit bounds a manager (ADR 0012)."""
+
+    CALENDAR_MONTH = "calendar_month"
+    CALENDAR_WEEK = "calendar_week"
+    CALENDAR_QUARTER = "calendar_quarter"
 
 
 class CampaignStatus(StrEnum):
@@ -233,6 +245,20 @@ Amount = Annotated[
     Field(ge=0, max_digits=18, decimal_places=4),
     WithJsonSchema(AMOUNT_SCHEMA),
 ]
+TIME_ZONES = frozenset(available_timezones()) | {"UTC"}
+
+
+def _time_zone(value: Any) -> Any:
+    if isinstance(value, str) and value not in TIME_ZONES:
+        raise ValueError(f"{value!r} is not an IANA time zone name, e.g. 'Europe/Paris'")
+    return value
+
+
+TimeZone = Annotated[
+    str,
+    BeforeValidator(_time_zone),
+    Field(max_length=64, description="IANA time zone name, e.g. Europe/Paris"),
+]
 Currency = Annotated[
     str, BeforeValidator(_currency), Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
 ]
@@ -246,14 +272,57 @@ class Value(BaseModel):
         return self.model_dump(mode="json")
 
 
-class Money(Value):
+STORED = {"stored": True}  # validation context: values read back from stored events
+
+
+def minor_unit(currency: str) -> int:
+    """The currency's number of decimals (ISO 4217's minor unit, from CLDR via babel)."""
+    return int(get_currency_precision(currency))
+
+
+def fit_minor_unit(amount: Decimal, currency: str, field: str = "amount") -> Decimal:
+    """``amount`` with at most its currency's decimals: zeros beyond them are dropped
+    ("1000.0" JPY is 1000), any other digit there is refused."""
+    decimals = minor_unit(currency)
+    exponent = amount.as_tuple().exponent
+    if not isinstance(exponent, int) or -exponent <= decimals:
+        return amount
+    fitted = amount.quantize(Decimal(1).scaleb(-decimals))
+    if fitted != amount:
+        raise InvalidCommand(
+            f"{field} {amount} {currency} has more decimals than {currency} has: {decimals}",
+            field=field,
+            amount=str(amount),
+            currency=currency,
+            decimals=decimals,
+        )
+    return fitted
+
+
+class MoneyValue(Value):
+    """An amount in a currency; the amount fits the currency's minor unit."""
+
     amount: Amount
     currency: Currency
 
+    @model_validator(mode="after")
+    def _fits_currency(self, info: ValidationInfo) -> Self:
+        if info.context != STORED:
+            # Set once, while the frozen instance is being built and before anyone sees it.
+            self.__dict__["amount"] = fit_minor_unit(self.amount, self.currency)
+        return self
 
-class Budget(Value):
-    amount: Amount
-    currency: Currency
+    @classmethod
+    def from_event(cls, data: dict[str, Any]) -> Self:
+        """The value as stored, without re-checking it against today's rules."""
+        return cls.model_validate(data, context=STORED)
+
+
+class Money(MoneyValue):
+    pass
+
+
+class Budget(MoneyValue):
     period: BudgetPeriod
 
     def money(self) -> Money:
@@ -294,4 +363,4 @@ class ProposedChange(Value):
 
     @classmethod
     def from_event(cls, data: dict[str, Any] | None) -> ProposedChange:
-        return cls.model_validate(data or {})
+        return cls.model_validate(data or {}, context=STORED)

@@ -112,6 +112,43 @@ def test_a_float_amount_is_refused_and_nothing_is_appended(api: Api) -> None:
     assert count(api) == before
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "budget",
+            {"budget": {"amount": "5500.123", "currency": "EUR", "period": "monthly"}},
+        ),
+        (
+            "performance",
+            {
+                "period_start": "2026-03-01T00:00:00Z",
+                "period_end": "2026-03-02T00:00:00Z",
+                "spend": {"amount": "10.005", "currency": "EUR"},
+                "impressions": 10,
+                "clicks": 1,
+                "conversions": 0,
+                "revenue": {"amount": "0", "currency": "EUR"},
+            },
+        ),
+    ],
+)
+def test_an_amount_finer_than_its_currency_is_refused_with_422_naming_it(
+    api: Api, path: str, body: dict[str, Any]
+) -> None:
+    """A budget or a spend with three decimals in EUR is 422 invalid_command naming EUR and
+    its two decimals; nothing is appended."""
+    before = count(api)
+    r = api.post(f"/v1/campaigns/{api.world.campaign_id}/{path}", "manager", body)
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert problem["code"] == "invalid_command"
+    assert problem["context"]["currency"] == "EUR"
+    assert problem["context"]["decimals"] == 2
+    assert "EUR has: 2" in problem["detail"]
+    assert count(api) == before
+
+
 def test_a_consultant_launching_is_forbidden_with_the_rule_named(api: Api) -> None:
     """Decision rights map to 403 with a code naming the rule; nothing is appended."""
     before = count(api)

@@ -17,9 +17,9 @@ import pytest
 
 from ledger import commands as c
 from ledger.domain.organization import Organization
-from ledger.errors import FloatMoneyRefused
+from ledger.errors import FloatMoneyRefused, InvalidCommand
 from ledger.values import Budget, KpiTarget, Money
-from tests.ledger.checks import campaign, store_state
+from tests.ledger.checks import assert_refused, campaign, store_state
 from tests.support import World, budget
 
 FLOAT = 1000.5
@@ -138,14 +138,15 @@ def test_a_refused_float_never_reaches_the_store(world: World) -> None:
 
 
 def test_decimal_amounts_keep_every_digit_through_the_store(world: World) -> None:
-    """Given a budget of 1234567.8901, when stored and reloaded, it is that exact decimal."""
+    """Given a budget of 12345678901234.56 EUR, when stored and reloaded, it is that exact
+    decimal (sixteen digits, beyond what a float holds)."""
     world.run(
         world.executive,
-        c.AdjustBudget(campaign_id=world.campaign_id, budget=budget("1234567.8901")),
+        c.AdjustBudget(campaign_id=world.campaign_id, budget=budget("12345678901234.56")),
     )
     stored = campaign(world).state.budget
-    assert stored["amount"] == "1234567.8901"
-    assert Budget.model_validate(stored).amount == Decimal("1234567.8901")
+    assert stored["amount"] == "12345678901234.56"
+    assert Budget.model_validate(stored).amount == Decimal("12345678901234.56")
 
 
 def test_the_approval_limit_is_stored_as_an_exact_decimal(world: World) -> None:
@@ -160,3 +161,79 @@ def test_the_approval_limit_is_stored_as_an_exact_decimal(world: World) -> None:
     assert isinstance(org, Organization)
     assert org.state.approval_limit == Decimal("1000.55")
     assert isinstance(org.state.approval_limit, Decimal)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "decimals"),
+    [
+        ("1000.50", "VND", 0),
+        ("1000.50", "JPY", 0),
+        ("100.123", "EUR", 2),
+        ("0.001", "USD", 2),
+        ("12.3456", "KWD", 3),
+        ("1.0001", "BHD", 3),
+        ("0.0005", "TND", 3),
+    ],
+)
+def test_an_amount_finer_than_its_currency_is_refused_naming_the_currency(
+    amount: str, currency: str, decimals: int
+) -> None:
+    """Given more fraction digits than the ISO 4217 minor unit, Money and Budget refuse it
+    with invalid_command, naming the currency and its number of decimals."""
+    for build in (
+        lambda: Money.model_validate({"amount": amount, "currency": currency}),
+        lambda: Budget.model_validate(
+            {"amount": amount, "currency": currency, "period": "monthly"}
+        ),
+    ):
+        with pytest.raises(InvalidCommand) as caught:
+            build()
+        assert caught.value.code == "invalid_command"
+        assert caught.value.context["currency"] == currency
+        assert caught.value.context["decimals"] == decimals
+        assert f"{currency} has: {decimals}" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "stored"),
+    [
+        ("1000.500", "KWD", "1000.500"),
+        ("100.10", "EUR", "100.10"),
+        ("100", "EUR", "100"),
+        ("1000.0", "JPY", "1000"),
+        ("1000.00", "VND", "1000"),
+        ("100.100", "EUR", "100.10"),
+    ],
+)
+def test_zeros_beyond_the_minor_unit_are_accepted_and_dropped(
+    amount: str, currency: str, stored: str
+) -> None:
+    """Trailing zeros within the minor unit stay; zeros beyond it are dropped, so JPY
+    "1000.0" is the integral 1000."""
+    money = Money.model_validate({"amount": amount, "currency": currency})
+    assert money.to_event() == {"amount": stored, "currency": currency}
+
+
+def test_stored_amounts_are_read_back_without_the_minor_unit_check() -> None:
+    """An amount stored before the rule (EUR 100.123) still loads from its event."""
+    stored = {"amount": "100.123", "currency": "EUR", "period": "monthly"}
+    assert Budget.from_event(stored).amount == Decimal("100.123")
+
+
+def test_an_approval_limit_finer_than_the_currency_is_refused_and_appends_nothing(
+    world: World,
+) -> None:
+    """A JPY organization with a limit of 1000.5 is refused, and so is moving an
+    organization whose limit is 1000.55 EUR to JPY; nothing is appended."""
+    create = c.CreateOrganization(
+        name="B", default_currency="JPY", approval_limit=Decimal("1000.5")
+    )
+    assert_refused(world, world.operator, create, InvalidCommand)
+    world.run(
+        world.admin,
+        c.ChangeOrganizationSettings(
+            organization_id=world.org_id, approval_limit=Decimal("1000.55")
+        ),
+    )
+    to_yen = c.ChangeOrganizationSettings(organization_id=world.org_id, default_currency="JPY")
+    assert_refused(world, world.admin, to_yen, InvalidCommand)

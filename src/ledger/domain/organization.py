@@ -44,6 +44,8 @@ class OrganizationState:
     name: str = ""
     default_currency: str = ""
     approval_limit: Decimal = Decimal(0)
+    limit_period: str = "calendar_month"
+    time_zone: str = "UTC"
     memberships: dict[UUID, set[str]] = field(default_factory=dict)
     engagements: dict[UUID, EngagementTerms] = field(default_factory=dict)
 
@@ -72,6 +74,9 @@ class Organization(LedgerAggregate):
             s.name = self.settings_to["name"]
             s.default_currency = self.settings_to["default_currency"]
             s.approval_limit = Decimal(self.settings_to["approval_limit"])
+            # Added by ADR 0012; settings changed before it keep the defaults.
+            s.limit_period = self.settings_to.get("limit_period", s.limit_period)
+            s.time_zone = self.settings_to.get("time_zone", s.time_zone)
 
     class MembershipGranted(LedgerAggregate.Event):
         member_id: UUID

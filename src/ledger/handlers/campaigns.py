@@ -180,7 +180,7 @@ def adjust_budget(ctx: Context, cmd: c.AdjustBudget) -> Outcome:
     loaded = load_campaign(ctx, cmd)
     campaign, org, role = loaded
     _require_open(campaign, "the budget")
-    if cmd.budget == Budget.model_validate(campaign.state.budget):
+    if cmd.budget == Budget.from_event(campaign.state.budget):
         raise InvalidCommand("the budget given is the budget in force", campaign_id=campaign.id)
     if cmd.budget.currency != campaign.state.budget["currency"]:
         raise InvalidCommand(

@@ -10,7 +10,7 @@ from ledger.domain.organization import EngagementTerms, Organization
 from ledger.errors import InvalidCommand, InvalidTransition, NotFound
 from ledger.handlers.context import Context, Outcome
 from ledger.policy.rights import may_create_organization, require_right
-from ledger.values import Role
+from ledger.values import Role, fit_minor_unit
 
 
 def create_organization(ctx: Context, cmd: c.CreateOrganization) -> Outcome:
@@ -22,7 +22,7 @@ def create_organization(ctx: Context, cmd: c.CreateOrganization) -> Outcome:
         id=org_id,
         name=cmd.name,
         default_currency=cmd.default_currency,
-        approval_limit=cmd.approval_limit,
+        approval_limit=fit_minor_unit(cmd.approval_limit, cmd.default_currency, "approval_limit"),
         **env.fields(),
     )
     return Outcome(org, created=True)
@@ -36,13 +36,17 @@ def change_settings(ctx: Context, cmd: c.ChangeOrganizationSettings) -> Outcome:
         "name": s.name,
         "default_currency": s.default_currency,
         "approval_limit": str(s.approval_limit),
+        "limit_period": s.limit_period,
+        "time_zone": s.time_zone,
     }
+    currency = cmd.default_currency or s.default_currency
+    limit = cmd.approval_limit if cmd.approval_limit is not None else s.approval_limit
     after = {
         "name": cmd.name if cmd.name is not None else s.name,
-        "default_currency": cmd.default_currency or s.default_currency,
-        "approval_limit": str(
-            cmd.approval_limit if cmd.approval_limit is not None else s.approval_limit
-        ),
+        "default_currency": currency,
+        "approval_limit": str(fit_minor_unit(limit, currency, "approval_limit")),
+        "limit_period": cmd.limit_period.value if cmd.limit_period else s.limit_period,
+        "time_zone": cmd.time_zone or s.time_zone,
     }
     if after == before:
         raise InvalidCommand("the settings given are the settings in force", organization_id=org.id)
