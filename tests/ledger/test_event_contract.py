@@ -35,6 +35,7 @@ from ledger.domain.campaign import Campaign
 from ledger.domain.idempotency import CommandRecord
 from ledger.domain.organization import Organization
 from ledger.domain.recommendation import Recommendation
+from ledger.policy.limits import used_by
 from tests.ledger.test_tenancy_and_envelope import event_classes
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "events"
@@ -101,6 +102,8 @@ def golden_events() -> dict[str, LedgerAggregate.Event]:
             note="as approved",
             budget_from=BUDGET,
             budget_to=RAISED,
+            authority="manager_allowance",
+            allowance_used="500",
             **CLIENT,
         ),
         "recommendation-recommended": Recommendation.Recommended(
@@ -234,6 +237,31 @@ def test_a_version_1_file_differs_from_the_current_form_only_by_the_upcast_field
     now = json.loads(EventFile.read(FIXTURES / "golden" / "recommendation-recommended.event").state)
     assert now.pop("class_version") == Recommendation.Recommended.class_version == 2
     assert now.pop("evidence") == ["report-2026-02"]
+    assert v1 == now
+
+
+def test_a_version_1_budget_adjustment_loads_and_counts_by_its_role(ledger: Ledger) -> None:
+    """Given a BudgetAdjusted written before ADR 0012, it loads with no authority and the
+    manager's allowance reckons its 500 increase (a manager's, on a launched campaign)."""
+    v1 = EventFile.read(FIXTURES / "v1" / "campaign-budget-adjusted.event")
+    assert b'"authority"' not in v1.state
+    planned = EventFile.read(FIXTURES / "golden" / "campaign-planned.event")
+    ledger.recorder.insert_events([planned.stored(), v1.stored()])
+    campaign = ledger.repository.get(v1.originator_id)
+    assert isinstance(campaign, Campaign)
+    assert campaign.state.budget == RAISED
+    (entry,) = campaign.state.commitments
+    assert entry["used"] is None
+    assert entry["draft"] is True
+    assert used_by({**entry, "draft": False}) == Decimal(500)
+
+
+def test_the_version_1_budget_adjustment_differs_only_by_the_upcast_fields() -> None:
+    """Given the v1 and golden BudgetAdjusted, they differ only in the ADR 0012 fields."""
+    v1 = json.loads(EventFile.read(FIXTURES / "v1" / "campaign-budget-adjusted.event").state)
+    now = json.loads(EventFile.read(FIXTURES / "golden" / "campaign-budget-adjusted.event").state)
+    assert now.pop("class_version") == Campaign.BudgetAdjusted.class_version == 2
+    assert (now.pop("authority"), now.pop("allowance_used")) == ("manager_allowance", "500")
     assert v1 == now
 
 

@@ -33,6 +33,20 @@ class CampaignState:
     kpi_targets: list[dict[str, Any]]
     status: Status = Status.DRAFT
     performance: list[dict[str, Any]] = field(default_factory=list)
+    # Each launch and budget change, for the manager's allowance (ledger.policy.limits).
+    commitments: list[dict[str, Any]] = field(default_factory=list)
+
+    def commit(self, event: Any, budget_from: dict[str, Any] | None) -> None:
+        self.commitments.append(
+            {
+                "at": event.timestamp,
+                "role": event.role,
+                "draft": budget_from is not None and self.status == "draft",
+                "from": budget_from,
+                "to": dict(self.budget),
+                "used": event.allowance_used,
+            }
+        )
 
 
 class Campaign(LedgerAggregate):
@@ -70,7 +84,14 @@ class Campaign(LedgerAggregate):
             aggregate.state.status = Status(self.status_to)
 
     class Launched(StatusChanged):
-        pass
+        """``authority`` and ``allowance_used`` were added by ADR 0012 (older: None)."""
+
+        authority: str | None = None
+        allowance_used: str | None = None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.state.commit(self, None)
+            super().apply(aggregate)
 
     class Paused(StatusChanged):
         pass
@@ -85,11 +106,24 @@ class Campaign(LedgerAggregate):
         pass
 
     class BudgetAdjusted(Executed):
+        """Version 2 added ``authority`` and ``allowance_used`` (ADR 0012); a version 1
+        event reads with None for both."""
+
+        class_version = 2
+
         budget_from: dict[str, Any]
         budget_to: dict[str, Any]
+        authority: str | None = None
+        allowance_used: str | None = None
 
         def apply(self, aggregate: Any) -> None:
             aggregate.state.budget = dict(self.budget_to)
+            aggregate.state.commit(self, dict(self.budget_from))
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["authority"] = None
+            state["allowance_used"] = None
 
     class KpiTargetsSet(Executed):
         targets_from: list[dict[str, Any]]

@@ -17,11 +17,10 @@ from ledger.errors import (
     InvalidCommand,
     InvalidTransition,
     NotFound,
-    RoleRequired,
 )
+from ledger.handlers import spend
 from ledger.handlers.context import Context, Outcome
-from ledger.policy.limits import above_limit, increase
-from ledger.policy.rights import limit_applies, require_right
+from ledger.policy.rights import require_right
 from ledger.values import Budget, CampaignStatus, ProposedChange, Role
 
 
@@ -164,9 +163,17 @@ def change_status(ctx: Context, cmd: c.Execution) -> Outcome:
         raise InvalidTransition(
             f"cannot {cmd.action} a campaign that is {status}", campaign_id=campaign.id
         )
-    return execute(
-        ctx, cmd, loaded, STATUS_EVENTS[cmd.action], status_from=status, status_to=status_to
+    if cmd.action != "launch":
+        return execute(
+            ctx, cmd, loaded, STATUS_EVENTS[cmd.action], status_from=status, status_to=status_to
+        )
+    ask = spend.launch(ctx, campaign, loaded[2], cmd)
+    before = list(campaign.state.commitments)
+    outcome = execute(
+        ctx, cmd, loaded, Campaign.Launched, status_from=status, status_to=status_to, **ask.fields()
     )
+    spend.require(ctx, loaded[1], campaign, ask, before)  # after the match check
+    return outcome
 
 
 def _require_open(campaign: Campaign, what: str) -> None:
@@ -187,7 +194,8 @@ def adjust_budget(ctx: Context, cmd: c.AdjustBudget) -> Outcome:
             "the budget must stay in the campaign's currency",
             currency=campaign.state.budget["currency"],
         )
-    in_force = dict(campaign.state.budget)
+    ask = spend.budget_change(ctx, campaign, role, cmd)
+    before = list(campaign.state.commitments)
     outcome = execute(
         ctx,
         cmd,
@@ -195,29 +203,10 @@ def adjust_budget(ctx: Context, cmd: c.AdjustBudget) -> Outcome:
         Campaign.BudgetAdjusted,
         budget_from=campaign.state.budget,
         budget_to=cmd.budget.to_event(),
+        **ask.fields(),
     )
-    if limit_applies(role):  # after the match check, so a mismatch is named first
-        _within_managers_limit(ctx, cmd, in_force, org)
+    spend.require(ctx, org, campaign, ask, before)  # after the match check, named first
     return outcome
-
-
-def _within_managers_limit(
-    ctx: Context, cmd: c.AdjustBudget, in_force: dict[str, Any], org: Organization
-) -> None:
-    """A manager may raise a budget by up to the approval limit beyond what is authorised:
-    the budget in force, or the amount an approval cited by the execution granted."""
-    authorised: Any = in_force
-    if cmd.implements is not None:
-        rec = ctx.load(Recommendation, cmd.implements, "recommendation")
-        granted = ProposedChange.from_event(rec.state.approved_change).budget
-        if granted is not None and increase(in_force, granted) > 0:
-            authorised = granted
-    if above_limit(authorised, cmd.budget, org.state.approval_limit):
-        raise RoleRequired(
-            "a budget increase above the manager's approval limit needs an executive",
-            campaign_id=cmd.campaign_id,
-            approval_limit=str(org.state.approval_limit),
-        )
 
 
 def set_kpi_targets(ctx: Context, cmd: c.SetKpiTargets) -> Outcome:

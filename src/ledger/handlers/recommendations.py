@@ -16,7 +16,13 @@ from ledger.errors import (
     RevisionConflict,
 )
 from ledger.handlers.context import Context, Outcome
-from ledger.policy.limits import above_limit
+from ledger.policy.limits import (
+    commitment,
+    period_start,
+    raised_by,
+    used_since,
+    within_spend_authority,
+)
 from ledger.policy.rights import (
     author_only,
     executive_needed,
@@ -218,11 +224,20 @@ def _decider(
 def _needs_executive(
     ctx: Context, rec: Recommendation, org: Organization, role: Role, change: ProposedChange
 ) -> bool:
-    """A manager's approval of a budget increase above the approval limit awaits leadership."""
-    if not limit_applies(role) or change.budget is None or rec.state.campaign_id is None:
+    """A manager's approval of a budget increase or a launch that the manager's allowance
+    left in this period cannot hold awaits leadership (ADR 0012)."""
+    if not limit_applies(role) or rec.state.campaign_id is None:
         return False
-    current = ctx.load(Campaign, rec.state.campaign_id, "campaign").state.budget
-    return above_limit(current, change.budget, org.state.approval_limit)
+    campaign = ctx.load(Campaign, rec.state.campaign_id, "campaign").state
+    if change.budget is not None:
+        asked = raised_by(campaign.budget, change.budget)
+    elif rec.state.kind == K.LAUNCH.value:
+        asked = commitment(campaign.budget)
+    else:
+        return False
+    s = org.state
+    used = used_since(campaign.commitments, period_start(ctx.now, s.limit_period, s.time_zone))
+    return not within_spend_authority(s.approval_limit, used, asked)
 
 
 def approve(ctx: Context, cmd: c.Approve) -> Outcome:

@@ -108,7 +108,3 @@ def require_spend_authority(
         used=str(used),
         asked=str(asked),
     )
-
-
-def above_limit(current: Any, new: Any, limit: Decimal) -> bool:
-    return increase(current, new) > limit
