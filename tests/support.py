@@ -160,7 +160,8 @@ class World:
         )
 
     def launch(self) -> CommandResult:
-        return self.run(self.manager, c.LaunchCampaign(campaign_id=self.campaign_id))
+        """The executive launches: the campaign's 5000 is above the manager's limit."""
+        return self.run(self.executive, c.LaunchCampaign(campaign_id=self.campaign_id))
 
     def events(self) -> list[tuple[str, int, str]]:
         """Every stored event, in log order, as (aggregate id, version, topic)."""

@@ -93,7 +93,7 @@ def test_a_body_that_sets_envelope_versions_or_positions_is_refused_with_422(
 ) -> None:
     """Clients never set who acted, for whom, when, or at which version: 422, nothing appended."""
     before = count(api)
-    r = api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "manager", {field: "1"})
+    r = api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "executive", {field: "1"})
     assert r.status_code == 422
     assert r.json()["code"] == "invalid_request"
     assert count(api) == before
@@ -203,11 +203,11 @@ def test_a_stale_revision_is_a_409_naming_the_current_revision(api: Api) -> None
 
 def test_a_rule_violation_is_a_409_and_an_unknown_id_a_404(api: Api) -> None:
     """Launching twice breaks the status machine (409); a random campaign id is 404."""
-    assert api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "manager").status_code == 200
-    r = api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "manager")
+    assert api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "executive").status_code == 200
+    r = api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "executive")
     assert r.status_code == 409
     assert r.json()["code"] == "invalid_transition"
-    r = api.post("/v1/campaigns/00000000-0000-4000-8000-000000000000/launch", "manager")
+    r = api.post("/v1/campaigns/00000000-0000-4000-8000-000000000000/launch", "executive")
     assert r.status_code == 404
 
 
@@ -215,7 +215,7 @@ def test_the_request_id_is_returned_and_stored_as_the_correlation_id(api: Api) -
     """X-Request-ID comes back on the response and is the events' correlation id."""
     r = api.post(
         f"/v1/campaigns/{api.world.campaign_id}/launch",
-        "manager",
+        "executive",
         **{"X-Request-ID": "req-abc.123"},
     )
     assert r.headers["x-request-id"] == "req-abc.123"
@@ -223,7 +223,7 @@ def test_the_request_id_is_returned_and_stored_as_the_correlation_id(api: Api) -
         f"/v1/aggregates/{api.world.campaign_id}/events", headers=api.auth("auditor")
     ).json()["events"]
     assert history[-1]["envelope"]["correlation_id"] == "req-abc.123"
-    assert history[-1]["envelope"]["role"] == "manager"
+    assert history[-1]["envelope"]["role"] == "executive"
     assert history[-1]["envelope"]["party"] == "client"
 
 

@@ -15,7 +15,7 @@ def test_a_stale_if_match_is_refused_with_409_naming_the_current_version(api: Ap
     path = f"/v1/campaigns/{api.world.campaign_id}"
     etag = api.client.get(path, headers=api.auth("manager")).headers["etag"]
     assert etag == '"1"'
-    assert api.post(f"{path}/launch", "manager", **{"If-Match": etag}).status_code == 200
+    assert api.post(f"{path}/launch", "executive", **{"If-Match": etag}).status_code == 200
     before = len(api.world.events())
     r = api.post(f"{path}/pause", "manager", **{"If-Match": etag})
     assert r.status_code == 409
@@ -27,7 +27,7 @@ def test_a_stale_if_match_is_refused_with_409_naming_the_current_version(api: Ap
 def test_a_malformed_if_match_is_refused_with_400(api: Api) -> None:
     """If-Match must be an ETag this API returned."""
     r = api.post(
-        f"/v1/campaigns/{api.world.campaign_id}/launch", "manager", **{"If-Match": "yesterday"}
+        f"/v1/campaigns/{api.world.campaign_id}/launch", "executive", **{"If-Match": "yesterday"}
     )
     assert r.status_code == 400
 

@@ -58,7 +58,7 @@ def test_a_malformed_path_id_is_a_422(api: Api) -> None:
 
 def test_metrics_count_requests_and_commands(api: Api) -> None:
     """/metrics exposes request counts by route and status and commands by outcome."""
-    api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "manager")
+    api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "executive")
     text = api.client.get("/metrics").text
     assert 'ledger_commands_total{command="LaunchCampaign",outcome="accepted"}' in text
     assert 'route="/v1/campaigns/{campaign_id}/launch"' in text

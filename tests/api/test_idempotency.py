@@ -75,7 +75,7 @@ def test_a_refused_command_is_not_remembered_under_its_key(api: Api) -> None:
     path = f"/v1/campaigns/{api.world.campaign_id}/pause"
     r = api.post(path, "manager", {}, **{"Idempotency-Key": "k-3"})
     assert r.status_code == 409  # a draft campaign cannot be paused
-    api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "manager")
+    api.post(f"/v1/campaigns/{api.world.campaign_id}/launch", "executive")
     assert api.post(path, "manager", {}, **{"Idempotency-Key": "k-3"}).status_code == 200
 
 

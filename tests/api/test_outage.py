@@ -36,7 +36,7 @@ def proxied(pg_schema_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Pr
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             world = World(app.state.ledger, Clock(datetime.now(UTC))).setup()
-            token = app.state.keys.issue(world.manager.actor_id).token
+            token = app.state.keys.issue(world.executive.actor_id).token
             yield client, proxy, world, token
     finally:
         proxy.close()

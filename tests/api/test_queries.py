@@ -14,7 +14,7 @@ def test_a_campaign_can_be_read_as_of_a_past_moment(api: Api) -> None:
     time.sleep(0.01)
     before = datetime.now(UTC).isoformat()
     time.sleep(0.01)
-    api.post(f"{path}/launch", "manager")
+    api.post(f"{path}/launch", "executive")
     now = api.client.get(path, headers=api.auth("auditor"))
     then = api.client.get(path, params={"as_of": before}, headers=api.auth("auditor"))
     assert now.json()["status"] == "active"

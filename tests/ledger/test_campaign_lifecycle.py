@@ -21,6 +21,7 @@ from tests.ledger.checks import (
     assert_refused,
     bring_to,
     campaign,
+    limit_above_the_campaign,
     performance,
 )
 from tests.support import World, budget
@@ -64,6 +65,7 @@ def test_an_allowed_transition_moves_the_campaign_to_its_next_status(
 ) -> None:
     """Given a campaign in the status, when the manager acts, it reaches the next status."""
     bring_to(world, status)
+    limit_above_the_campaign(world)
     before = campaign(world).version
     result = world.run(world.manager, STATUS_COMMANDS[action](campaign_id=world.campaign_id))
     after = campaign(world)

@@ -22,6 +22,7 @@ from tests.ledger.checks import (
     assert_refused,
     bring_to,
     campaign,
+    limit_above_the_campaign,
     performance,
 )
 from tests.support import World, budget
@@ -85,6 +86,7 @@ def test_a_manager_or_an_executive_may_change_a_campaigns_status(
     """Given a campaign where the action is allowed, when a manager/executive acts, it moves."""
     start, end = ACTION_PATH[action]
     bring_to(world, start)
+    limit_above_the_campaign(world)
     world.run(actors_by_role(world)[role], STATUS_COMMANDS[action](campaign_id=world.campaign_id))
     assert campaign(world).state.status == end
 

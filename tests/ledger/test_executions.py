@@ -22,6 +22,7 @@ from tests.ledger.checks import (
     assert_refused,
     bring_to,
     campaign,
+    limit_above_the_campaign,
     recommendation,
     recommendation_in,
 )
@@ -120,7 +121,8 @@ def test_an_execution_without_a_recommendation_is_recorded_as_manager_initiated(
 ) -> None:
     """Given no recommendation, when the manager adjusts and launches, implements is None."""
     budget_result = world.run(world.manager, adjust(world, "4000", None))
-    launch_result = world.launch()
+    limit_above_the_campaign(world)
+    launch_result = world.run(world.manager, c.LaunchCampaign(campaign_id=world.campaign_id))
     for version in (budget_result.version, launch_result.version):
         event = stored(world, world.campaign_id, version)
         assert event.implements is None
@@ -168,9 +170,10 @@ def test_a_recommendation_of_another_kind_cannot_be_cited(
 def test_a_launch_recommendation_is_carried_out_by_the_launch_that_cites_it(
     world: World,
 ) -> None:
-    """Given an approved launch recommendation, the launch citing it implements it."""
+    """Given an executive-approved launch recommendation, the launch citing it implements
+    it."""
     rec_id = world.recommend(kind="launch")
-    world.approve(rec_id)
+    world.approve(rec_id, actor=world.executive)
     world.run(world.manager, c.LaunchCampaign(campaign_id=world.campaign_id, implements=rec_id))
     assert campaign(world).state.status == "active"
     assert recommendation(world, rec_id).state.status == "implemented"

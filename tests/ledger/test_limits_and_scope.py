@@ -35,8 +35,9 @@ def test_a_daily_budget_above_the_limit_per_month_awaits_an_executive(world: Wor
 def test_a_manager_may_not_raise_a_budget_above_the_limit_without_an_executive(
     world: World,
 ) -> None:
-    """A manager's own budget increase above the approval limit is refused and appends
-    nothing; an executive's is recorded."""
+    """On a launched campaign, a manager's own budget increase above the approval limit is
+    refused and appends nothing; an executive's is recorded."""
+    world.launch()
     command = c.AdjustBudget(campaign_id=world.campaign_id, budget=budget("6500"))
     assert_refused(world, world.manager, command, RoleRequired)
     world.run(world.executive, command)
@@ -58,6 +59,7 @@ def test_a_manager_carries_out_an_increase_an_executive_approved(world: World) -
 def test_a_deviation_far_above_the_approval_still_needs_an_executive(world: World) -> None:
     """Given an approval of 5500, executing 9000 with a deviation reason is refused for a
     manager: 3500 above what was authorised is beyond the limit."""
+    world.launch()
     rec = world.recommend()
     world.approve(rec)
     command = c.AdjustBudget(

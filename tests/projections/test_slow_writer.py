@@ -53,7 +53,8 @@ def test_a_transaction_held_open_while_others_commit_makes_no_projection_skip(
     lock = threading.Lock()
 
     def slow() -> None:
-        result = slow_ledger.execute(c.LaunchCampaign(campaign_id=world.campaign_id), world.manager)
+        launch = c.LaunchCampaign(campaign_id=world.campaign_id)
+        result = slow_ledger.execute(launch, world.executive)
         with lock:
             results.insert(0, result)
 

@@ -173,10 +173,18 @@ class Mix:
             self.run(m, c.MarkImplemented(recommendation_id=rid, note="done"))
         elif s.kind in ("pause", "launch"):
             action = c.PauseCampaign if s.kind == "pause" else c.LaunchCampaign
-            self.run(m, action(campaign_id=s.campaign_id, implements=rid))
+            # Launches are the executive's: budgets here are above the manager's limit.
+            who = self.world.executive if s.kind == "launch" else m
+            self.run(who, action(campaign_id=s.campaign_id, implements=rid))
 
 
 def mixed(world: World, commands: int, seed: int = 7) -> Mix:
+    """``commands`` random commands, under an approval limit of 3000 so that managers'
+    budget changes are sometimes within their allowance and sometimes not."""
+    world.run(
+        world.admin,
+        c.ChangeOrganizationSettings(organization_id=world.org_id, approval_limit=Decimal(3000)),
+    )
     mix = Mix(world, random.Random(seed))
     for n in range(commands):
         mix.one(n)
