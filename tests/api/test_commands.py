@@ -247,3 +247,48 @@ def test_every_command_route_runs_through_the_runner_built_in_the_lifespan(api: 
     )
     assert r.status_code == 200, r.text
     assert seen == [("AdjustBudget", r.headers["x-request-id"], "via-runner")]
+
+
+def test_structured_budget_steps_are_refused_over_http_naming_the_allowance(api: Api) -> None:
+    """Under a limit of 1000 a month, +1000 passes; the second +1000 is 403 role_required
+    naming the limit, period, used and asked, and appends nothing; an executive's passes."""
+    path = f"/v1/campaigns/{api.world.campaign_id}"
+    assert api.post(f"{path}/launch", "executive").status_code == 200
+    step = {"amount": "6000", "currency": "EUR", "period": "monthly"}
+    assert api.post(f"{path}/budget", "manager", {"budget": step}).status_code == 200
+    before = count(api)
+    second = {"budget": {**step, "amount": "7000"}}
+    r = api.post(f"{path}/budget", "manager", second)
+    assert r.status_code == 403, r.text
+    problem = r.json()
+    assert problem["code"] == "role_required"
+    assert problem["context"]["approval_limit"] == "1000"
+    assert problem["context"]["limit_period"] == "calendar_month"
+    assert (problem["context"]["used"], problem["context"]["asked"]) == ("1000", "1000")
+    assert count(api) == before
+    assert api.post(f"{path}/budget", "executive", second).status_code == 200
+
+
+def test_a_manager_cannot_launch_a_large_campaign_over_http(api: Api) -> None:
+    """A 50,000 EUR draft plans (201); the manager's launch is 403 and appends nothing; the
+    executive's launch is 200 and its event says it was executive-authorised."""
+    w = api.world
+    body = {
+        "name": "Big",
+        "objective": "Sales",
+        "channels": ["ppc"],
+        "budget": {"amount": "50000", "currency": "EUR", "period": "monthly"},
+    }
+    planned = api.post(f"/v1/organizations/{w.org_id}/campaigns", "manager", body)
+    assert planned.status_code == 201, planned.text
+    path = f"/v1/campaigns/{planned.json()['aggregate_id']}"
+    before = count(api)
+    r = api.post(f"{path}/launch", "manager")
+    assert r.status_code == 403
+    assert r.json()["context"]["asked"] == "50000"
+    assert count(api) == before
+    assert api.post(f"{path}/launch", "executive").status_code == 200
+    events = api.client.get(
+        f"/v1/aggregates/{planned.json()['aggregate_id']}/events", headers=api.auth("auditor")
+    ).json()["events"]
+    assert events[-1]["payload"]["authority"] == "executive"
