@@ -190,8 +190,9 @@ def seed(ledger: Ledger, keys: KeyStore, clock: SimClock) -> dict[str, Any]:
     )
     seo = plan("manager_a", a, "seo_revamp", "SEO revamp", (Channel.SEO, Channel.CONTENT), "2000")
     news = plan("manager_b", b, "newsletter", "Newsletter", (Channel.EMAIL,), "800")
-    d.run("manager_a", c.LaunchCampaign(campaign_id=spring))
-    d.run("manager_b", c.LaunchCampaign(campaign_id=news))
+    # Both budgets are above their manager's approval limit: the executives launch them.
+    d.run("executive_a", c.LaunchCampaign(campaign_id=spring))
+    d.run("executive_b", c.LaunchCampaign(campaign_id=news))
 
     def budget(amount: str) -> ProposedChange:
         return ProposedChange(budget=eur(amount))
@@ -199,6 +200,7 @@ def seed(ledger: Ledger, keys: KeyStore, clock: SimClock) -> dict[str, Any]:
     # implemented as recommended: launch the SEO revamp
     r = d.recommend("implemented", "consultant_1", a, eng_a, seo, "launch")
     d.run("manager_a", c.Approve(recommendation_id=r, revision=1, note="agreed"))
+    d.run("executive_a", c.Approve(recommendation_id=r, revision=1, note="2000 a month: agreed"))
     d.run("manager_a", c.LaunchCampaign(campaign_id=seo, implements=r))
     # approved with changes, implemented with those changes
     r = d.recommend(

@@ -207,3 +207,19 @@ def test_exceptions_and_handling_report_are_answered_from_the_register(
         "Escalated": 1,
         "Rejected": 1,
     }
+
+
+def test_the_audit_trail_shows_who_authorised_each_launch_and_budget_change(
+    world: World, read_side: ReadSide
+) -> None:
+    """The executive's launch reads executive-authorised in the entry's details; the
+    manager's budget changes read within the manager's allowance or executive-authorised."""
+    _, rows = everything(world, read_side)
+    launched = [r for r in rows if r["event_type"] == "Campaign.Launched"]
+    assert launched
+    assert launched[0]["details"]["authority"] == "executive"
+    adjusted = [
+        r["details"]["authority"] for r in rows if r["event_type"] == "Campaign.BudgetAdjusted"
+    ]
+    assert adjusted
+    assert set(adjusted) <= {"manager_allowance", "executive"}
