@@ -21,6 +21,7 @@ from uuid import UUID
 from ledger import commands as c
 from ledger.application.results import CommandResult
 from ledger.identity import Actor
+from ledger.policy.limits import commitment
 from ledger.values import (
     Budget,
     BudgetPeriod,
@@ -355,15 +356,17 @@ def pause(w: World, camp: Camp) -> Flow:
 
 
 def launch(w: World, camp: Camp) -> Flow:
-    """A draft campaign launched, on a recommendation or directly."""
+    """A draft campaign launched, on a recommendation or directly; above the manager's
+    approval limit the executive approves or launches it (ADR 0012)."""
     org = camp.org
+    decider = org.executive if commitment(camp.budget) > org.limit else org.manager
     if w.rng.random() < 0.5:
         rec = _rec(w, (yield Step(w.consultant(org), w.recommend(camp, K.LAUNCH))))
-        yield Step(org.manager, c.Approve(recommendation_id=rec, revision=1))
+        yield Step(decider, c.Approve(recommendation_id=rec, revision=1))
         yield Step(org.manager, c.LaunchCampaign(campaign_id=camp.id, implements=rec))
         w.statuses[rec] = "implemented"
     else:
-        yield Step(org.manager, c.LaunchCampaign(campaign_id=camp.id))
+        yield Step(decider, c.LaunchCampaign(campaign_id=camp.id))
     camp.status = "active"
 
 
