@@ -258,6 +258,7 @@ TimeZone = Annotated[
     str,
     BeforeValidator(_time_zone),
     Field(max_length=64, description="IANA time zone name, e.g. Europe/Paris"),
+    Printable,
 ]
 Currency = Annotated[
     str, BeforeValidator(_currency), Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
