@@ -15,7 +15,13 @@ from uuid import uuid4
 from ledger import commands as c
 from ledger.identity import Actor
 from ledger.values import Channel, KpiTarget, MemberRole, ProposedChange, RecommendationKind
-from tests.ledger.checks import actors_by_role, bring_to, decision, performance
+from tests.ledger.checks import (
+    actors_by_role,
+    bring_to,
+    decision,
+    limit_above_the_campaign,
+    performance,
+)
 from tests.support import World, budget
 
 Scenario = Callable[[World], c.Command]
@@ -56,6 +62,12 @@ def _status(cls: type[c.Execution], status: str) -> Scenario:
         return cls(campaign_id=world.campaign_id)
 
     return make
+
+
+def _launch(world: World) -> c.Command:
+    """A draft within the manager's approval limit, so the limit does not decide."""
+    limit_above_the_campaign(world)
+    return c.LaunchCampaign(campaign_id=world.campaign_id)
 
 
 def _active_performance(world: World) -> c.Command:
@@ -104,7 +116,7 @@ SCENARIOS: dict[type[c.Command], Scenario] = {
         channels=(Channel.SEO,),
         budget=budget("800"),
     ),
-    c.LaunchCampaign: _status(c.LaunchCampaign, "draft"),
+    c.LaunchCampaign: _launch,
     c.PauseCampaign: _status(c.PauseCampaign, "active"),
     c.ResumeCampaign: _status(c.ResumeCampaign, "paused"),
     c.CompleteCampaign: _status(c.CompleteCampaign, "active"),

@@ -54,7 +54,7 @@ COMMANDS: dict[type[c.Command], Right] = {
     c.AmendEngagement: _right("amend an engagement", AD, X, M, OP),
     c.EndEngagement: _right("end an engagement", AD, X, M, OP),
     c.PlanCampaign: _right("plan a campaign", M),
-    c.LaunchCampaign: _right("launch", M, X),
+    c.LaunchCampaign: _right("launch", M, X, rules=(EXEC,)),
     c.PauseCampaign: _right("pause", M, X),
     c.ResumeCampaign: _right("resume", M, X),
     c.CompleteCampaign: _right("complete", M, X),
