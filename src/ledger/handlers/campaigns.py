@@ -11,15 +11,21 @@ from ledger.application.results import event_id
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.campaign import OPEN_STATUSES, STATUS_EVENTS, TRANSITIONS, Campaign
 from ledger.domain.organization import Organization
-from ledger.domain.recommendation import APPROVED, Recommendation
+from ledger.domain.recommendation import APPROVED, Recommendation, RecommendationState
 from ledger.errors import (
     ExecutionMismatch,
     InvalidCommand,
     InvalidTransition,
     NotFound,
 )
-from ledger.handlers import spend
 from ledger.handlers.context import Context, Outcome
+from ledger.policy.limits import (
+    MANAGER_ALLOWANCE,
+    Ask,
+    budget_change_asks,
+    launch_asks,
+    require_spend_authority,
+)
 from ledger.policy.rights import require_right
 from ledger.values import Budget, CampaignStatus, ProposedChange, Role
 
@@ -167,12 +173,12 @@ def change_status(ctx: Context, cmd: c.Execution) -> Outcome:
         return execute(
             ctx, cmd, loaded, STATUS_EVENTS[cmd.action], status_from=status, status_to=status_to
         )
-    ask = spend.launch(ctx, campaign, loaded[2], cmd)
+    ask = launch_asks(campaign.state, loaded[2], _cited_state(ctx, cmd))
     before = list(campaign.state.commitments)
     outcome = execute(
         ctx, cmd, loaded, Campaign.Launched, status_from=status, status_to=status_to, **ask.fields()
     )
-    spend.require(ctx, loaded[1], campaign, ask, before)  # after the match check
+    _within_allowance(ctx, loaded[1], campaign, ask, before)  # after the match check
     return outcome
 
 
@@ -194,7 +200,7 @@ def adjust_budget(ctx: Context, cmd: c.AdjustBudget) -> Outcome:
             "the budget must stay in the campaign's currency",
             currency=campaign.state.budget["currency"],
         )
-    ask = spend.budget_change(ctx, campaign, role, cmd)
+    ask = budget_change_asks(campaign.state, role, _cited_state(ctx, cmd), cmd.budget)
     before = list(campaign.state.commitments)
     outcome = execute(
         ctx,
@@ -205,8 +211,23 @@ def adjust_budget(ctx: Context, cmd: c.AdjustBudget) -> Outcome:
         budget_to=cmd.budget.to_event(),
         **ask.fields(),
     )
-    spend.require(ctx, org, campaign, ask, before)  # after the match check, named first
+    _within_allowance(ctx, org, campaign, ask, before)  # after the match check, named first
     return outcome
+
+
+def _cited_state(ctx: Context, cmd: c.Execution) -> RecommendationState | None:
+    if cmd.implements is None:
+        return None
+    return ctx.load(Recommendation, cmd.implements, "recommendation").state
+
+
+def _within_allowance(
+    ctx: Context, org: Organization, campaign: Campaign, ask: Ask, before: list[dict[str, Any]]
+) -> None:
+    """Refuse when the manager's allowance of this period, as it stood ``before`` the
+    execution was recorded, cannot hold what is asked (ADR 0012)."""
+    if ask.authority == MANAGER_ALLOWANCE:
+        require_spend_authority(org.state, before, ask.used, ctx.now, campaign.id)
 
 
 def set_kpi_targets(ctx: Context, cmd: c.SetKpiTargets) -> Outcome:

@@ -14,13 +14,17 @@ asks only what it goes beyond it; an executive asks nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from ledger.domain.recommendation import APPROVED, RecommendationState
 from ledger.errors import RoleRequired
+from ledger.policy.rights import limit_applies
+from ledger.values import Budget, CampaignStatus, ProposedChange, Role
 
 PER_MONTH = {"daily": Decimal(365) / 12, "weekly": Decimal(52) / 12, "monthly": Decimal(1)}
 MANAGER_ALLOWANCE = "manager_allowance"
@@ -108,3 +112,53 @@ def require_spend_authority(
         used=str(used),
         asked=str(asked),
     )
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Who authorised an execution, and what it takes from the manager's allowance."""
+
+    authority: str
+    used: Decimal = Decimal(0)
+
+    def fields(self) -> dict[str, Any]:
+        return {"authority": self.authority, "allowance_used": str(self.used)}
+
+
+BY_EXECUTIVE = Ask(EXECUTIVE)
+
+
+def executive_approval(rec: RecommendationState) -> datetime | None:
+    """When an executive gave the approval in force, or None when a manager gave it."""
+    approvals = [d for d in rec.decisions if d["status"] in APPROVED]
+    if not approvals or approvals[-1]["role"] != Role.EXECUTIVE.value:
+        return None
+    return datetime.fromisoformat(approvals[-1]["at"])
+
+
+def budget_change_asks(
+    campaign: Any, role: Role, cited: RecommendationState | None, new: Budget
+) -> Ask:
+    """A launched campaign's increase, beyond what an executive approved; a draft's change
+    asks nothing (its launch counts the whole budget)."""
+    if not limit_applies(role):
+        return BY_EXECUTIVE
+    if campaign.status == CampaignStatus.DRAFT:
+        return Ask(MANAGER_ALLOWANCE)
+    granted = ProposedChange.from_event(cited.approved_change).budget if cited else None
+    if cited is not None and granted is not None and executive_approval(cited) is not None:
+        asked = raised_by(granted, new)
+        return BY_EXECUTIVE if asked == 0 else Ask(MANAGER_ALLOWANCE, asked)
+    return Ask(MANAGER_ALLOWANCE, raised_by(campaign.budget, new))
+
+
+def launch_asks(campaign: Any, role: Role, cited: RecommendationState | None) -> Ask:
+    """The whole budget, unless an executive launches or approved the launch (and the
+    budget has not changed since)."""
+    if not limit_applies(role):
+        return BY_EXECUTIVE
+    approved_at = executive_approval(cited) if cited else None
+    changes = [e["at"] for e in campaign.commitments if e["from"] is not None]
+    if approved_at is not None and all(at <= approved_at for at in changes):
+        return BY_EXECUTIVE
+    return Ask(MANAGER_ALLOWANCE, commitment(campaign.budget))
