@@ -247,7 +247,7 @@ def test_a_version_1_budget_adjustment_loads_and_counts_by_its_role(ledger: Ledg
     assert b'"authority"' not in v1.state
     planned = EventFile.read(FIXTURES / "golden" / "campaign-planned.event")
     ledger.recorder.insert_events([planned.stored(), v1.stored()])
-    campaign = ledger.repository.get(v1.originator_id)
+    campaign: object = ledger.repository.get(v1.originator_id)
     assert isinstance(campaign, Campaign)
     assert campaign.state.budget == RAISED
     (entry,) = campaign.state.commitments

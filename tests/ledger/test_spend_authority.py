@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from ledger import commands as c
 from ledger.errors import InvalidCommand, RoleRequired
 from ledger.policy.limits import commitment, period_start
-from ledger.values import ProposedChange
+from ledger.values import LimitPeriod, ProposedChange
 from tests.ledger.checks import assert_refused, campaign
 from tests.ledger.test_executions import stored
 from tests.support import World, budget
@@ -162,7 +162,7 @@ def test_the_period_and_time_zone_are_organization_settings(world: World) -> Non
         world.admin,
         c.ChangeOrganizationSettings(
             organization_id=world.org_id,
-            limit_period=c.LimitPeriod.CALENDAR_WEEK,
+            limit_period=LimitPeriod.CALENDAR_WEEK,
             time_zone="Asia/Tokyo",
         ),
     )
