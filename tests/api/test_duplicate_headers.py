@@ -54,6 +54,6 @@ def test_a_command_with_each_single_header_once_is_served(api: Api) -> None:
     r = api.client.post(
         f"/v1/campaigns/{api.world.campaign_id}/launch",
         content=b"{}",
-        headers={**api.auth("manager"), "Content-Type": "application/json"},
+        headers={**api.auth("executive"), "Content-Type": "application/json"},
     )
     assert r.status_code in (200, 201), r.text
