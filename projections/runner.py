@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from typing import Protocol
 
 import structlog
 
@@ -312,16 +313,28 @@ def catch_up(runners: Sequence[Runner]) -> int:
         total += sum(applied)
 
 
+class Periodic(Protocol):
+    def tick(self) -> int:
+        """Do the work if it is due; how much was done (0: nothing)."""
+
+
 class Worker:
-    """Drives several runners in one thread: each gets a batch in turn; when none had work,
-    the thread waits on the source (LISTEN or a short poll)."""
+    """Drives several runners in one thread: each gets a batch in turn, then the periodic
+    tasks (the expiry sweep) get their turn; when none had work, the thread waits on the
+    source (LISTEN or a short poll)."""
 
     def __init__(
-        self, runners: Sequence[Runner], source: EventSource, *, idle_wait: float = 1.0
+        self,
+        runners: Sequence[Runner],
+        source: EventSource,
+        *,
+        idle_wait: float = 1.0,
+        periodic: Sequence[Periodic] = (),
     ) -> None:
         self.runners = list(runners)
         self.source = source
         self.idle_wait = idle_wait
+        self.periodic = list(periodic)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -331,6 +344,8 @@ class Worker:
                 worked = False
                 for runner in self.runners:
                     worked = runner.tick() or worked
+                for task in self.periodic:
+                    worked = task.tick() > 0 or worked
                 if not worked and not stop.is_set():
                     self.source.wait(self.idle_wait)
         finally:

@@ -7,24 +7,28 @@
     read_side.close()                     # stop the thread, release leases, close pools
 
 ``ledger projections run`` calls :meth:`ReadSide.run_forever` instead of ``start``: several
-processes may run it, the leases let one runner per projection apply at a time.
+processes may run it, the leases let one runner per projection apply at a time. Either way
+the worker that holds the register's lease also runs the expiry sweep
+(``projections.expiry``) every ``expiry_sweep`` seconds (``LEDGER_EXPIRY_SWEEP_SECONDS``).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from ledger.application.service import Ledger
 from projections import catalog
 from projections.catalog import Projection
 from projections.db import Database
+from projections.expiry import ExpirySweep
 from projections.rebuild import RebuildResult, rebuild
 from projections.runner import Runner, Worker, catch_up
 from projections.source import open_source
 from projections.status import ProjectionStatus, status, wait_for
 from projections.views import ALL, named
+from projections.views.register import PROJECTION as REGISTER
 
 
 class ReadSide:
@@ -39,8 +43,12 @@ class ReadSide:
         idle_wait: float = 1.0,
         lease_ttl: float = 10.0,
         pool_size: int = 4,
+        expiry_sweep: float | None = None,
     ) -> None:
         self.ledger = ledger
+        self.expiry_sweep = (
+            ledger.settings.expiry_sweep_seconds if expiry_sweep is None else expiry_sweep
+        )
         self.projections = tuple(projections)
         self.batch_size = batch_size
         self.bulk_size = bulk_size
@@ -86,18 +94,35 @@ class ReadSide:
             for runner in runners:
                 runner.close()
 
+    def sweep(self, *, may_run: Callable[[], bool] = lambda: True) -> ExpirySweep:
+        """The expiry sweep of this read side, due every ``expiry_sweep`` seconds."""
+        return ExpirySweep(self.ledger, self.db, interval=self.expiry_sweep, may_run=may_run)
+
+    def sweep_expired(self) -> int:
+        """One expiry sweep now, in this thread; the number of Expired events recorded."""
+        recorded = self.sweep().run()
+        self.nudge()
+        return recorded
+
+    def _worker_of(self, runners: list[Runner]) -> Worker:
+        """A worker driving ``runners``, and the expiry sweep while it holds the register's
+        lease (no register among them: no sweep)."""
+        register = [r for r in runners if r.projection.name == REGISTER.name]
+        periodic = [self.sweep(may_run=lambda: register[0].holds_lease)] if register else []
+        return Worker(runners, self.source, idle_wait=self.idle_wait, periodic=periodic)
+
     def start(self) -> Worker:
         """Run every projection in a background thread of this process."""
         if self._worker is None or not self._worker.alive:
             self.install()
-            self._worker = Worker(self.runners(), self.source, idle_wait=self.idle_wait)
+            self._worker = self._worker_of(self.runners())
             self._worker.start()
         return self._worker
 
     def run_forever(self, stop: threading.Event) -> None:
         """Run every projection in this thread until ``stop`` is set (the worker process)."""
         self.install()
-        Worker(self.runners(), self.source, idle_wait=self.idle_wait).run(stop)
+        self._worker_of(self.runners()).run(stop)
 
     def nudge(self) -> None:
         """Wake the runners now (call after serving a command in-process)."""

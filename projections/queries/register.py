@@ -132,6 +132,19 @@ def recommendation(
     return (None if row is None else _row(row, now)), position
 
 
+def lapsed(db: Database, *, now: datetime, limit: int = 500) -> list[UUID]:
+    """Undecided recommendations whose expiry has passed at ``now``, earliest expiry first:
+    the candidates of the expiry sweep (``projections.expiry``)."""
+    text = (
+        "SELECT recommendation_id FROM {recommendations} WHERE status IN (?, ?) "  # noqa: S608 - a constant slot; the limit is an int, values are bound
+        f"AND expires_at <= ? ORDER BY expires_at, position LIMIT {int(limit)}"
+    )
+    with db.transaction() as tx:
+        vtx, _, _ = catalog.readable(tx, REGISTER)
+        rows = vtx.all(text, (*map(str, sorted(DECIDABLE)), ts(now)))
+    return [UUID(str(r["recommendation_id"])) for r in rows]
+
+
 def decisions_on(db: Database, recommendation_id: UUID, *, visible_to: Visible = None) -> list[Row]:
     """Every client decision on one recommendation, in order."""
     where = Where().eq("recommendation_id", recommendation_id).one_of("engagement_id", visible_to)

@@ -15,3 +15,8 @@ class Actor:
     actor_id: UUID
     operator: bool = False
     system: bool = False
+
+
+SYSTEM_ACTOR_ID = UUID(int=1)  # 00000000-0000-0000-0000-000000000001, shown in docs/events.md
+SYSTEM = Actor(SYSTEM_ACTOR_ID, system=True)
+"""The ledger's read side acting by itself: the expiry sweep issues its commands as this."""

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(
         default=300, description="Seconds between signed checkpoints in the API; 0: off"
     )
+    expiry_sweep_seconds: float = Field(
+        default=30,
+        ge=0,
+        le=60,
+        description="Seconds between expiry sweeps of the projection worker (the system actor "
+        "records Expired for recommendations past their expiry, so within a minute); 0: off",
+    )
     request_timeout: float = Field(
         default=30,
         gt=0,

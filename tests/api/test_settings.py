@@ -83,6 +83,23 @@ def test_the_operator_id_is_read_through_the_settings(monkeypatch: pytest.Monkey
         Settings()
 
 
+def test_the_expiry_sweep_interval_is_read_and_refused_outside_zero_to_sixty(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """LEDGER_EXPIRY_SWEEP_SECONDS defaults to 30, 0 is off, and a value the sweep cannot keep
+    its one-minute promise with (or no number) is a one-line ConfigurationError."""
+    assert Settings().expiry_sweep_seconds == 30
+    monkeypatch.setenv("LEDGER_EXPIRY_SWEEP_SECONDS", "0")
+    assert Settings().expiry_sweep_seconds == 0
+    for bad, why in (("61", "less than or equal to 60"), ("-1", "greater than or equal to 0")):
+        monkeypatch.setenv("LEDGER_EXPIRY_SWEEP_SECONDS", bad)
+        with pytest.raises(ConfigurationError, match=f"LEDGER_EXPIRY_SWEEP_SECONDS='{bad}'.*{why}"):
+            Settings()
+    monkeypatch.setenv("LEDGER_EXPIRY_SWEEP_SECONDS", "soon")
+    with pytest.raises(ConfigurationError, match="LEDGER_EXPIRY_SWEEP_SECONDS='soon'"):
+        Settings()
+
+
 @pytest.mark.parametrize(
     ("env", "line"),
     [
