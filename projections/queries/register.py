@@ -38,8 +38,7 @@ class ExceptionKind(StrEnum):
 def _row(row: Row, now: datetime | None = None) -> Row:
     row = decode(row, JSON_COLUMNS)
     if now is not None and "expires_at" in row and "status" in row:
-        # Read at ``now``: undecided past its expiry is expired, before the Expired event.
-        row["status"] = Status.EXPIRED.value if _lapsed(row, now) else row["status"]
+        row["status"] = status_as_of(row, now)
     for flag in ("escalated", "as_approved"):
         if flag in row and row[flag] is not None:
             row[flag] = bool(row[flag])
@@ -48,6 +47,12 @@ def _row(row: Row, now: datetime | None = None) -> Row:
 
 def _lapsed(row: Row, now: datetime) -> bool:
     return bool(row["status"] in DECIDABLE and str(row["expires_at"]) <= ts(now))
+
+
+def status_as_of(row: Row, now: datetime) -> str:
+    """A register row's status read at ``now`` (the rule of ``status_at``): undecided past
+    its expiry is expired from that instant, before any Expired event is recorded."""
+    return Status.EXPIRED.value if _lapsed(row, now) else str(row["status"])
 
 
 def _status(where: Where, status: str | None, now: datetime | None) -> Where:

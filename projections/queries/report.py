@@ -1,11 +1,13 @@
 """The handling report: how recommendations were handled, per consultant and per manager.
 
 Per engagement, consultant (the author) and period (``month`` of recommendation, or the
-whole window): recommendations by status, acceptance rate (approved, with or without
-changes, over approved + rejected), median and p90 time to decision (from first delivery
-to the decision that settled it, in milliseconds; nearest-rank), and implemented as
-recommended (approved unchanged, carried out as approved) vs with changes (approved with
-changes, or carried out with a deviation) vs not implemented (approved, not carried out).
+whole window): recommendations by status (read at ``now``: an undecided recommendation past
+its expiry counts as expired from that instant, as the register reads it), acceptance rate
+(approved, with or without changes, over approved + rejected), median and p90 time to
+decision (from first delivery to the decision that settled it, in milliseconds;
+nearest-rank), and implemented as recommended (approved unchanged, carried out as
+approved) vs with changes (approved with changes, or carried out with a deviation) vs not
+implemented (approved, not carried out).
 
 Per manager (any client decider): decisions made by kind, median time from delivery to
 their decision, and executions they made without a recommendation (``None`` for a
@@ -26,6 +28,7 @@ from uuid import UUID
 from projections import catalog
 from projections.db import Database, Row
 from projections.queries.paging import Visible, Where
+from projections.queries.register import status_as_of
 from projections.views.register import PROJECTION as REGISTER
 
 Period = Literal["all", "month"]
@@ -79,20 +82,20 @@ def _period(at: str, period: Period) -> str:
 
 
 def _consultants(
-    db: Database, generation: int, where: Where, period: Period
+    db: Database, generation: int, where: Where, period: Period, now: datetime | None
 ) -> list[ConsultantRow]:
     rows: dict[tuple[str, str, str], ConsultantRow] = {}
     status: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
     times: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     text = (
         "SELECT engagement_id, agency_id, author_id, status, decision, decision_ms, "  # noqa: S608 - table slots and clauses are constants of this package; values are bound
-        "implementation, recommended_at FROM {recommendations}" + where.sql()
+        "implementation, recommended_at, expires_at FROM {recommendations}" + where.sql()
     )
     for r in _stream(db, generation, text, where):
         key = (r["engagement_id"], r["author_id"], _period(r["recommended_at"], period))
         row = rows.get(key) or rows.setdefault(key, ConsultantRow(key[0], r["agency_id"], *key[1:]))
         row.recommendations += 1
-        status[key][r["status"]] += 1
+        status[key][r["status"] if now is None else status_as_of(r, now)] += 1
         decision, impl = r["decision"], r["implementation"]
         row.accepted += decision in ACCEPTED
         row.rejected += decision == "Rejected"
@@ -158,9 +161,11 @@ def handling_report(
     until: datetime | None = None,
     period: Period = "all",
     visible_to: Visible = None,
+    now: datetime | None = None,
 ) -> HandlingReport:
     """The report for one window (``since`` inclusive, ``until`` exclusive): consultants by
-    time of recommendation, managers by time of decision or execution."""
+    time of recommendation, managers by time of decision or execution. With ``now``,
+    statuses are read as of then (expiry); without it, as stored."""
     with db.transaction() as tx:
         _, generation, position = catalog.readable(tx, REGISTER)
     recs = (
@@ -190,7 +195,7 @@ def handling_report(
             .time_before("executed_at", until)
         )
     return HandlingReport(
-        _consultants(db, generation, recs, period),
+        _consultants(db, generation, recs, period, now),
         _managers(db, generation, decisions, executions),
         position,
     )

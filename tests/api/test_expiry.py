@@ -53,3 +53,48 @@ def test_a_recommendation_past_its_expiry_reads_expired_everywhere_without_an_ev
     assert handled["status"] == "expired"
     history = get(f"/v1/aggregates/{rec}/events")["events"]
     assert [e["type"] for e in history] == ["Recommendation.Recommended"]
+
+
+def test_the_handling_report_counts_a_recommendation_past_its_expiry_as_expired(
+    api: Api,
+) -> None:
+    """Before any Expired event, the handling report's by_status counts a lapsed
+    recommendation as expired, not pending, as the register reads it."""
+    w = api.world
+    w.recommend()  # pending for fourteen days: still pending
+    w.recommend()
+    expires_at = datetime.now(UTC) + timedelta(seconds=2)
+    made = w.run(
+        w.consultant,
+        c.Recommend(
+            organization_id=w.org_id,
+            engagement_id=w.engagement_id,
+            campaign_id=w.campaign_id,
+            kind=RecommendationKind.STRATEGY,
+            change=ProposedChange(),
+            rationale="a brand refresh",
+            evidence=(),
+            expected_impact="recall",
+            expires_at=expires_at,
+        ),
+    )
+    after = made.position
+
+    def by_status() -> dict[str, int]:
+        r = api.client.get(
+            f"/v1/organizations/{w.org_id}/reports/handling",
+            params={"after": after},
+            headers=api.auth("auditor"),
+        )
+        assert r.status_code == 200, r.text
+        [row] = r.json()["consultants"]
+        counts: dict[str, int] = row["by_status"]
+        return counts
+
+    assert by_status() == {"pending": 3}
+    time.sleep(max((expires_at - datetime.now(UTC)).total_seconds(), 0) + 0.2)
+    assert by_status() == {"expired": 1, "pending": 2}
+    history = api.client.get(
+        f"/v1/aggregates/{made.aggregate_id}/events", headers=api.auth("auditor")
+    ).json()["events"]
+    assert [e["type"] for e in history] == ["Recommendation.Recommended"]

@@ -270,6 +270,7 @@ def recommendation_handling(
 def handling_report(
     request: Request,
     response: Response,
+    ledger: LedgerDep,
     actor: ActorDep,
     organization_id: Org,
     engagement_id: UUID | None = None,
@@ -291,6 +292,7 @@ def handling_report(
         until=until,
         period=period,
         visible_to=seen,
+        now=ledger.clock(),
     )
     return answer(HandlingReportOut, dataclasses.asdict(found), response, found.position, after)
 
