@@ -22,24 +22,13 @@ docs/adr/0003-error-tree.md.
 
 from __future__ import annotations
 
-from typing import Any
+from ledger.errors import ContextError
 
 
-class ProjectionError(Exception):
+class ProjectionError(ContextError):
     """Base of every error the read side raises on purpose."""
 
     code = "projection_error"
-
-    def __init__(self, detail: str, **context: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.context = context
-
-    def __str__(self) -> str:
-        if not self.context:
-            return self.detail
-        ctx = ", ".join(f"{k}={v}" for k, v in sorted(self.context.items()))
-        return f"{self.detail} ({ctx})"
 
 
 class PositionNotAdvanced(ProjectionError):

@@ -45,11 +45,9 @@ from __future__ import annotations
 from typing import Any
 
 
-class LedgerError(Exception):
-    """Base of every error the ledger raises on purpose."""
-
-    code = "ledger_error"
-    title = "Ledger error"
+class ContextError(Exception):
+    """What every error root of ours shares: a detail and keyword context (ids, values),
+    shown as ``detail (key=value, ...)``. Not raised itself."""
 
     def __init__(self, detail: str, **context: Any) -> None:
         super().__init__(detail)
@@ -61,6 +59,13 @@ class LedgerError(Exception):
             return self.detail
         ctx = ", ".join(f"{k}={v}" for k, v in sorted(self.context.items()))
         return f"{self.detail} ({ctx})"
+
+
+class LedgerError(ContextError):
+    """Base of every error the ledger raises on purpose."""
+
+    code = "ledger_error"
+    title = "Ledger error"
 
 
 class InvalidCommand(LedgerError):
@@ -168,19 +173,8 @@ class Overloaded(StoreUnavailable):
     title = "Too many commands waiting; retry shortly"
 
 
-class ConfigurationError(Exception):
+class ConfigurationError(ContextError):
     """Base of the settings a process cannot start with (not a refusal: no HTTP status)."""
-
-    def __init__(self, detail: str, **context: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.context = context
-
-    def __str__(self) -> str:
-        if not self.context:
-            return self.detail
-        ctx = ", ".join(f"{k}={v}" for k, v in sorted(self.context.items()))
-        return f"{self.detail} ({ctx})"
 
 
 class StoreConfigError(ConfigurationError):
