@@ -44,20 +44,31 @@ F = TypeVar("F", bound=Callable[..., Any])
 TRANSIENT = (InterfaceError, OperationalError)
 
 
-def once_more(func: F) -> F:
-    """Call ``func``; on a transient error, call it once more, then give up."""
+def past_dead_connections(func: F) -> F:
+    """Call ``func``; on a transient error, call it again, as many times as the pool holds
+    connections (each that died in an outage fails at once and is dropped on return), then
+    give up. A pool timeout is not retried: the pool already waited, the server is down."""
     inner = getattr(func, "__wrapped__", func)
 
     @wraps(inner)
     def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return inner(*args, **kwargs)
-        except TRANSIENT as e:
-            if "couldn't get a connection" in str(e).lower():
-                raise  # the pool already waited its timeout: the server is down
-            return inner(*args, **kwargs)
+        tries = 1 + _pool_size(args[0] if args else None)
+        for attempt in range(tries):
+            try:
+                return inner(*args, **kwargs)
+            except TRANSIENT as e:
+                if "couldn't get a connection" in str(e).lower() or attempt == tries - 1:
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     return call  # type: ignore[return-value]
+
+
+def _pool_size(recorder: Any) -> int:
+    """How many connections the recorder's pool may hold (1 when it has no pool)."""
+    pool = getattr(getattr(recorder, "datastore", None), "pool", None)
+    size = getattr(pool, "max_size", None) or getattr(pool, "pool_size", None) or 1
+    return min(int(size), 32)
 
 
 class StaleRead(IntegrityError):
@@ -183,12 +194,12 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         table = f'"{self.datastore.schema or "public"}"."{self.events_table_name}"'
         return postgres_versions(curs, table, ids)
 
-    @once_more
+    @past_dead_connections
     def current_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
         with self.datastore.transaction(commit=False) as curs:
             return self.versions(curs, ids)
 
-    @once_more
+    @past_dead_connections
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -206,7 +217,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             self._insert_stored_events(curs, stored_events, **kwargs)
             return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
-    @once_more
+    @past_dead_connections
     def select_notifications(
         self,
         start: int | None,
@@ -220,11 +231,11 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             self, start, limit, stop, topics, inclusive_of_start=inclusive_of_start
         )
 
-    @once_more
+    @past_dead_connections
     def max_notification_id(self) -> int | None:
         return PostgresApplicationRecorder.max_notification_id.__wrapped__(self)  # type: ignore[no-any-return]
 
-    @once_more
+    @past_dead_connections
     def select_events(
         self,
         originator_id: UUID | str,

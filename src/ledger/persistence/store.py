@@ -206,8 +206,9 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": str(settings.pg_max_overflow),
         "POSTGRES_CONNECT_TIMEOUT": str(settings.pg_connect_timeout),
         "POSTGRES_LOCK_TIMEOUT": str(settings.pg_lock_timeout),
-        # No pre-ping (a round trip per checkout): the recorder's calls retry once on a
-        # dead connection (``ledger.persistence.recorders.once_more``), and the pool drops it.
+        # No pre-ping (a round trip per checkout): the recorder's calls run again past
+        # dead connections (``ledger.persistence.recorders.past_dead_connections``), which
+        # the pool drops.
         "POSTGRES_PRE_PING": "n",
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "APPLICATION_RECORDER_TOPIC": "ledger.persistence.recorders:PostgresLedgerRecorder",
