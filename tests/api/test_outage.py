@@ -81,7 +81,7 @@ def test_the_first_requests_after_an_outage_spent_idle_are_served(
     """Connections that died in an outage nobody noticed (no request while the store was away)
     are not handed to the first requests afterwards: they answer 200, not 503."""
     client, proxy, world, token = proxied
-    app = client.app
+    app: Any = client.app  # the FastAPI app the TestClient runs (typed as a bare ASGI callable)
     headers = {"Authorization": f"Bearer {token}"}
     path = f"/v1/campaigns/{world.campaign_id}"
     assert client.post(f"{path}/launch", json={}, headers=headers).status_code == 200
