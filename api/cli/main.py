@@ -34,15 +34,20 @@ from ledger.identity import Actor
 from ledger.persistence.store import describe, eventsourcing_env
 from ledger.settings import Settings
 from ledger.values import Channel, MemberRole
+from projections.errors import ProjectionError
 
 # A store that refuses the connection (wrong role or password, no such database, down).
 UNREACHABLE = (psycopg.OperationalError, OperationalError, InterfaceError, PoolTimeout)
 
 
+# A path the user named that cannot be read or written.
+FILE_MISTAKES = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
 class LedgerGroup(TyperGroup):
-    """The top command group: a setting the ledger cannot run with, or a store it cannot
-    reach, stops any command at once with one line on stderr and exit code 2, not a
-    traceback."""
+    """The top command group: a setting the ledger cannot run with, a store it cannot
+    reach, a refusal of the ledger or the read side, or a path that cannot be used stops
+    any command with one line on stderr and exit code 2, not a traceback."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context: not public API
         try:
@@ -53,6 +58,12 @@ class LedgerGroup(TyperGroup):
         except UNREACHABLE as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             typer.echo(f"ledger: the store cannot be reached: {first}", err=True)
+            raise typer.Exit(2) from None
+        except (LedgerError, ProjectionError) as e:  # a refusal or a read-side refusal
+            typer.echo(f"ledger: error: {e}", err=True)
+            raise typer.Exit(2) from None
+        except FILE_MISTAKES as e:
+            typer.echo(f"ledger: error: {e.strerror}: {e.filename}", err=True)
             raise typer.Exit(2) from None
 
 

@@ -175,3 +175,28 @@ def test_a_store_that_refuses_the_connection_stops_the_cli_in_one_line(tmp_path:
     [line] = done.stderr.splitlines()
     assert line.startswith("ledger: the store cannot be reached: ")
     assert "no_such_role" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["projections", "rebuild", "nosuch"], "ledger: error: no projection has this name"),
+    ],
+)
+def test_a_cli_mistake_ends_in_one_line_and_exit_code_2(
+    args: list[str], says: str, tmp_path: Path
+) -> None:
+    """An unknown projection name: one line on stderr, exit 2, no traceback."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+        [str(LEDGER_CLI), *args],
+        env={**clean, "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith(says)
