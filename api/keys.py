@@ -30,6 +30,7 @@ from uuid import UUID
 from psycopg import OperationalError
 
 from ledger.identity import Actor
+from ledger.persistence.retry import past_dead_connections
 from ledger.persistence.store import backend, ddl_lock, pg_params, postgres, sqlite_path
 from ledger.settings import Settings
 
@@ -117,17 +118,15 @@ class KeyStore:
                 yield cur
 
     def _run(self, work: Callable[[Any], T]) -> T:
-        """``work`` on a cursor; on PostgreSQL, once more for each connection the pool may
-        hold that died unseen. A pool timeout is not retried: the server is away."""
-        attempts = self._pool.max_size + 1 if self.kind == "postgres" else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                with self._cursor() as cur:
-                    return work(cur)
-            except OperationalError as e:
-                if attempt == attempts or "couldn't get a connection" in str(e).lower():
-                    raise
-        raise AssertionError("unreachable")  # the last attempt returned or raised
+        """``work`` on a cursor; on PostgreSQL, past connections the pool may hold that
+        died unseen (``ledger.persistence.retry``)."""
+        tries = self._pool.max_size + 1 if self.kind == "postgres" else 1
+
+        def once() -> T:
+            with self._cursor() as cur:
+                return work(cur)
+
+        return past_dead_connections(once, tries=tries, transient=(OperationalError,))
 
     def _sql(self, sql: str) -> str:
         if self.kind == "postgres":

@@ -39,27 +39,23 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL
 
 from ledger.integrity.merkle_log import MerkleTables, Record
+from ledger.persistence import retry
 
 F = TypeVar("F", bound=Callable[..., Any])
 TRANSIENT = (InterfaceError, OperationalError)
 
 
 def past_dead_connections(func: F) -> F:
-    """Call ``func``; on a transient error, call it again, as many times as the pool holds
-    connections (each that died in an outage fails at once and is dropped on return), then
-    give up. A pool timeout is not retried: the pool already waited, the server is down."""
+    """Run ``func`` past connections that died unseen (``ledger.persistence.retry``), as
+    many times as the recorder's pool holds connections."""
     inner = getattr(func, "__wrapped__", func)
 
     @wraps(inner)
     def call(*args: Any, **kwargs: Any) -> Any:
         tries = 1 + _pool_size(args[0] if args else None)
-        for attempt in range(tries):
-            try:
-                return inner(*args, **kwargs)
-            except TRANSIENT as e:
-                if "couldn't get a connection" in str(e).lower() or attempt == tries - 1:
-                    raise
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        return retry.past_dead_connections(
+            lambda: inner(*args, **kwargs), tries=tries, transient=TRANSIENT
+        )
 
     return call  # type: ignore[return-value]
 
