@@ -12,6 +12,13 @@ bookkeeping:
                             advisory locks instead)
 ``projection_failures``     (projection, generation, position) -> an event the view did
                             not apply, and why (``projections.failures``)
+``projection_shapes``       (projection, generation) -> the shape of its tables (a digest
+                            of their columns) when they were created
+
+A release that changes a view's columns changes its shape: the tables of the active
+generation no longer have the shape the code reads and writes. Queries of that view then
+answer ProjectionNotReady (503) instead of failing on a missing column, and the live runner
+rebuilds the view into a new generation before it applies anything (ADR 0014).
 """
 
 from __future__ import annotations
@@ -43,6 +50,9 @@ META = (
     "aggregate_id TEXT NOT NULL, topic TEXT NOT NULL, error TEXT NOT NULL, "
     "message TEXT NOT NULL, recorded_at TEXT NOT NULL, "
     "PRIMARY KEY (projection, generation, position))",
+    "CREATE TABLE IF NOT EXISTS projection_shapes ("
+    "projection TEXT NOT NULL, generation BIGINT NOT NULL, shape TEXT NOT NULL, "
+    "PRIMARY KEY (projection, generation))",
 )
 
 Apply = Callable[[Tx, Sequence[Positioned]], None]
@@ -76,6 +86,12 @@ class Projection:
     def names(self, generation: int) -> dict[str, str]:
         return {t.slot: f"{t.slot}_g{generation}" for t in self.tables}
 
+    @property
+    def shape(self) -> str:
+        """A digest of the tables' slots and columns: changes when a release changes them."""
+        text = "\n".join(f"{t.slot}({t.columns})" for t in self.tables)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
 
 def lock_key(*parts: str) -> int:
     """A stable signed 64-bit key for ``pg_advisory_lock``, from text."""
@@ -100,6 +116,7 @@ def create_tables(tx: Tx, projection: Projection, generation: int, *, indexes: b
     for table in projection.tables:
         physical = names[table.slot]
         tx.execute("CREATE TABLE IF NOT EXISTS " + physical + " (" + table.columns + ")")
+    _record_shape(tx, projection, generation, projection.shape)
     if indexes:
         create_indexes(tx, projection, generation)
     tx.execute(
@@ -109,8 +126,40 @@ def create_tables(tx: Tx, projection: Projection, generation: int, *, indexes: b
     )
 
 
+def _record_shape(tx: Tx, projection: Projection, generation: int, shape: str) -> None:
+    tx.execute(
+        "INSERT INTO projection_shapes (projection, generation, shape) VALUES (?, ?, ?) "
+        "ON CONFLICT (projection, generation) DO NOTHING",
+        (projection.name, generation, shape),
+    )
+
+
+def shape_of(tx: Tx, name: str, generation: int) -> str | None:
+    """The shape a generation's tables were created with (None: not recorded)."""
+    value = tx.scalar(
+        "SELECT shape FROM projection_shapes WHERE projection = ? AND generation = ?",
+        (name, generation),
+    )
+    return None if value is None else str(value)
+
+
+def in_shape(tx: Tx, projection: Projection, generation: int) -> bool:
+    """True when ``generation``'s tables have the shape this release reads and writes."""
+    return shape_of(tx, projection.name, generation) == projection.shape
+
+
+def _record_found_shape(tx: Tx, projection: Projection, generation: int) -> None:
+    """For tables created before shapes were recorded: record the code's shape when their
+    columns are exactly the declared ones, and an ``unknown`` shape (rebuilt) otherwise."""
+    if shape_of(tx, projection.name, generation) is not None:
+        return
+    names = projection.names(generation)
+    matches = all(tx.columns(names[t.slot]) == tuple(t.types) for t in projection.tables)
+    _record_shape(tx, projection, generation, projection.shape if matches else "unknown")
+
+
 def _installed(tx: Tx, name: str) -> int | None:
-    tx.one("SELECT 1 FROM projection_failures LIMIT 1")  # the newest bookkeeping table
+    tx.one("SELECT 1 FROM projection_shapes LIMIT 1")  # the newest bookkeeping table
     generation = active_generation(tx, name)
     if generation is None or tracked(tx, name, generation) is None:
         return None
@@ -127,16 +176,17 @@ def install(session: Session, projection: Projection, schema: str = "") -> int:
     try:
         with session.transaction() as tx:
             found = _installed(tx, projection.name)
+            if found is not None and shape_of(tx, projection.name, found) is not None:
+                return found
     except (sqlite3.OperationalError, psycopg.errors.UndefinedTable):
         found = None
-    if found is not None:
-        return found
     with session.transaction(write=True) as tx:
         _ddl_lock(tx, schema)
         for statement in META:
             tx.execute(statement)
         found = _installed(tx, projection.name)
         if found is not None:
+            _record_found_shape(tx, projection, found)
             return found
         tx.execute(
             "INSERT INTO projection_generations (projection, active, building) "
@@ -190,10 +240,11 @@ def new_generation(
 def drop_tables(tx: Tx, projection: Projection, generation: int) -> None:
     for physical in projection.names(generation).values():
         tx.execute("DROP TABLE IF EXISTS " + physical)
-    tx.execute(
-        "DELETE FROM projection_tracking WHERE projection = ? AND generation = ?",
-        (projection.name, generation),
-    )
+    for table in ("projection_tracking", "projection_shapes"):
+        tx.execute(
+            "DELETE FROM " + table + " WHERE projection = ? AND generation = ?",
+            (projection.name, generation),
+        )
 
 
 def active_generation(tx: Tx, name: str, *, lock: bool = False) -> int | None:
@@ -237,14 +288,31 @@ def advance(tx: Tx, name: str, generation: int, after: int, to: int) -> None:
 
 def readable(tx: Tx, projection: Projection) -> tuple[Tx, int, int]:
     """A transaction bound to the active generation's tables, the generation, and the
-    position it reflects; ProjectionNotReady before the first install."""
+    position it reflects; ProjectionNotReady before the first install, and while the active
+    generation's tables are not in this release's shape (one query for all three)."""
     try:
-        generation = active_generation(tx, projection.name)
+        row = tx.one(
+            "SELECT g.active AS generation, s.shape AS shape, t.position AS position "
+            "FROM projection_generations g "
+            "LEFT JOIN projection_shapes s "
+            "ON s.projection = g.projection AND s.generation = g.active "
+            "LEFT JOIN projection_tracking t "
+            "ON t.projection = g.projection AND t.generation = g.active "
+            "WHERE g.projection = ?",
+            (projection.name,),
+        )
     except (sqlite3.OperationalError, psycopg.errors.UndefinedTable) as e:
         raise ProjectionNotReady(
             "the read side has not been installed", projection=projection.name
         ) from e
-    if generation is None:
+    if row is None:
         raise ProjectionNotReady("the projection has no tables yet", projection=projection.name)
-    position = tracked(tx, projection.name, generation) or 0
+    if row["shape"] != projection.shape:
+        raise ProjectionNotReady(
+            "the view is being rebuilt: this release reads it in a new shape "
+            "(`ledger projections status` shows how far it is)",
+            projection=projection.name,
+        )
+    generation = int(row["generation"])
+    position = int(row["position"] or 0)
     return tx.with_names(projection.names(generation)), generation, position

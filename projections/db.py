@@ -114,6 +114,18 @@ class Tx:
         rows: list[Row] = self._conn.execute(self.sql(template), tuple(params)).fetchall()
         return rows
 
+    def columns(self, table: str) -> tuple[str, ...]:
+        """The column names of ``table``, in table order (none: no such table)."""
+        if self.dialect == "postgres":
+            query = (
+                "SELECT column_name AS name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = ? "
+                "ORDER BY ordinal_position"
+            )
+        else:
+            query = "SELECT name FROM pragma_table_info(?) ORDER BY cid"
+        return tuple(str(r["name"]) for r in self.all(query, (table,)))
+
     def scalar(self, template: str, params: Params = ()) -> Any:
         row = self.one(template, params)
         return None if row is None else next(iter(row.values()))

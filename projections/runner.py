@@ -28,7 +28,7 @@ import structlog
 from projections import catalog, failures
 from projections.catalog import Projection
 from projections.db import Database, Session
-from projections.errors import GenerationChanged, LeaseNotHeld
+from projections.errors import GenerationChanged, LeaseNotHeld, RebuildInProgress
 from projections.lease import Lease, lease_for
 from projections.source import EventSource, Positioned
 
@@ -70,6 +70,7 @@ class Runner:
         self._retry_at = 0.0
         self._failures = 0
         self.last_error: str | None = None
+        self._shaped: int | None = None  # the generation found in this release's shape
 
     # Lifecycle
 
@@ -143,6 +144,10 @@ class Runner:
             raise LeaseNotHeld("take the lease first (start)", projection=self.projection.name)
         for _ in range(3):
             generation = self.generation()
+            if self.pinned is None and not self._in_shape(generation):
+                if not self._reshape(generation):
+                    return 0
+                continue
             after = self.position_in(generation)
             wanted = limit or self._limit
             batch = self.source.read(after, wanted)
@@ -157,6 +162,41 @@ class Runner:
                 continue
             return len(batch)
         return 0
+
+    def _in_shape(self, generation: int) -> bool:
+        if self._shaped != generation:
+            session, _ = self._open()
+            with session.transaction() as tx:
+                if not catalog.in_shape(tx, self.projection, generation):
+                    return False
+            self._shaped = generation
+        return True
+
+    def _reshape(self, generation: int) -> bool:
+        """The active generation's tables are not in this release's shape: rebuild the
+        view into a new generation (blue/green, ``projections.rebuild``) rather than write
+        rows the old tables cannot hold. Another process rebuilding it already: False (this runner applies nothing until the switch)."""
+        from projections.rebuild import rebuild  # noqa: PLC0415 - rebuild drives a Runner
+
+        log.warning(
+            "view shape changed in this release: rebuilding it",
+            projection=self.projection.name,
+            generation=generation,
+        )
+        try:
+            result = rebuild(self.db, self.source, self.projection)
+        except RebuildInProgress:
+            log.info("view shape changed: another process is rebuilding it",
+                     projection=self.projection.name)  # fmt: skip
+            return False
+        log.warning(
+            "view rebuilt in its new shape",
+            projection=self.projection.name,
+            generation=result.generation,
+            events=result.events,
+            seconds=result.seconds,
+        )
+        return True
 
     def position_in(self, generation: int) -> int:
         session, _ = self._open()

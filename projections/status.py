@@ -32,6 +32,9 @@ class ProjectionStatus:
     """Events the active generation did not apply (``projections.failures``)."""
     failures: list[dict[str, Any]] = field(default_factory=list)
     """The first of them: position, aggregate id, event type, error and message."""
+    in_shape: bool = True
+    """False while the active generation's tables are not in this release's shape: queries
+    answer 503 until the rebuild (``building``) switches (``projections.catalog``)."""
 
 
 def _leased(tx: Tx, name: str, schema: str) -> bool | None:
@@ -52,7 +55,10 @@ def status(db: Database, head: int, projections: Sequence[Projection]) -> list[P
     result = []
     with db.transaction() as tx:
         for p in projections:
-            _, generation, position = catalog.readable(tx, p)
+            generation = catalog.active_generation(tx, p.name)
+            if generation is None:
+                raise ProjectionNotReady("the projection has no tables yet", projection=p.name)
+            position = catalog.tracked(tx, p.name, generation) or 0
             row = tx.one(
                 "SELECT updated_at FROM projection_tracking "
                 "WHERE projection = ? AND generation = ?",
@@ -75,6 +81,7 @@ def status(db: Database, head: int, projections: Sequence[Projection]) -> list[P
                     leased=_leased(tx, p.name, db.target.schema),
                     failed=failed,
                     failures=[dataclasses.asdict(f) for f in first],
+                    in_shape=catalog.in_shape(tx, p, generation),
                 )
             )
     return result
