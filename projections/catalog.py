@@ -242,7 +242,7 @@ def drop_tables(tx: Tx, projection: Projection, generation: int) -> None:
         tx.execute("DROP TABLE IF EXISTS " + physical)
     for table in ("projection_tracking", "projection_shapes"):
         tx.execute(
-            "DELETE FROM " + table + " WHERE projection = ? AND generation = ?",
+            "DELETE FROM " + table + " WHERE projection = ? AND generation = ?",  # noqa: S608 - constant bookkeeping tables
             (projection.name, generation),
         )
 

@@ -175,8 +175,9 @@ class Runner:
     def _reshape(self, generation: int) -> bool:
         """The active generation's tables are not in this release's shape: rebuild the
         view into a new generation (blue/green, ``projections.rebuild``) rather than write
-        rows the old tables cannot hold. Another process rebuilding it already: False (this runner applies nothing until the switch)."""
-        from projections.rebuild import rebuild  # noqa: PLC0415 - rebuild drives a Runner
+        rows the old tables cannot hold. Another process rebuilding it already: False
+        (this runner applies nothing until the switch)."""
+        from projections.rebuild import rebuild
 
         log.warning(
             "view shape changed in this release: rebuilding it",

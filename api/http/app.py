@@ -13,7 +13,7 @@ from api.http import openapi, problems
 from api.http.admission import AdmissionMiddleware, AdmissionSettings
 from api.http.metrics import observe_projections
 from api.http.middleware import EdgeMiddleware
-from api.http.routes import admin, commands, health, integrity, queries, readmodels
+from api.http.routes import admin, commands, decisions, health, integrity, queries, readmodels
 from api.http.runner import LedgerRunner
 from api.keys import KeyStore
 from api.logs import configure_logging
@@ -85,6 +85,7 @@ def create_app(
     app.include_router(commands.router, tags=["commands"])
     app.include_router(queries.router, tags=["queries"])
     app.include_router(readmodels.router)
+    app.include_router(decisions.router)
     app.include_router(integrity.router)
     app.include_router(admin.router)
     app.include_router(health.router)

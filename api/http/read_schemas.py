@@ -99,7 +99,7 @@ class RegisterEntry(Out):
     agency_id: str | None
     campaign_id: str | None
     author_id: str
-    kind: str = Field(description="The recommendation's kind (in exceptions: the exception's)")
+    kind: str
     status: str
     revision: int
     change: dict[str, Any]
@@ -138,24 +138,75 @@ class DecisionEntry(Out):
     revision: int
     decided_at: str
     ms_since_recommended: int
+    reason_code: str | None
+    reason: str | None
+    note: str | None
+    approved_change: dict[str, Any] | None
 
 
-class ExecutionException(Out):
-    """An execution listed as an exception (no recommendation cited, or a deviation)."""
+class ReportDecision(Out):
+    """One client decision, in the decision report."""
+
+    position: int
+    actor_id: str
+    role: str
+    outcome: str = Field(description="approved, approved_with_changes, rejected or escalated")
+    revision: int
+    decided_at: str
+    ms_since_recommended: int
+    reason_code: str | None
+    reason: str | None = Field(description="A rejection's reason")
+    note: str | None = Field(description="An approval's or escalation's note")
+    approved_change: dict[str, Any] | None = Field(description="What an approval approved")
+
+
+class ReportExecution(Out):
+    """One execution citing the recommendation (or, in exceptions, citing none)."""
 
     position: int
     campaign_id: str
-    organization_id: str
     actor_id: str
     role: str
-    action: str
+    action: str = Field(description="The campaign event: Launched, BudgetAdjusted, ...")
     executed_at: str
-    recommendation_id: str | None
-    engagement_id: str | None
-    revision: int | None
+    revision: int | None = Field(description="The revision it cites")
+    executed: dict[str, Any] = Field(description="What it set: *_from and *_to values")
     as_approved: bool | None
     deviation_reason: str | None
+    authority: str | None = Field(
+        description="manager_allowance or executive (ADR 0012); none before it was recorded"
+    )
+    allowance_used: str | None = Field(description="What it took from the manager's allowance")
+
+
+class DecisionRow(Out):
+    """A recommendation whole: recommended, approved and executed side by side."""
+
+    recommendation_id: str
+    position: int
+    row_position: int | None = Field(
+        None, description="Decision report: the recommendation's or (group=decision) decision's"
+    )
+    organization_id: str
+    engagement_id: str
+    agency_id: str | None
+    campaign_id: str | None
     kind: str
+    status: str = Field(description="As read now: undecided past its expiry is expired")
+    revision: int
+    recommended_by: str
+    recommended_at: str
+    expires_at: str
+    recommended: dict[str, Any]
+    approved: dict[str, Any] | None
+    approved_revision: int | None
+    executed: dict[str, Any] | None = Field(description="The last execution's values")
+    decisions: list[ReportDecision]
+    executions: list[ReportExecution]
+    deviation: bool
+    above_limit: bool = Field(description="An execution took an executive's authority")
+    ms_to_first_decision: int | None
+    ms_to_execution: int | None
 
 
 class HandlingOut(Out):
@@ -220,9 +271,27 @@ class CampaignStatesPage(PageOf[CampaignStateOut]):
     """A page of campaign states."""
 
 
+class DecisionReportPage(PageOf[DecisionRow]):
+    """A page of the decision report."""
+
+
 class RegisterPage(PageOf[RegisterEntry]):
     """A page of the recommendation register."""
 
 
-class ExceptionsPage(PageOf[RegisterEntry | ExecutionException]):
-    """A page of one kind of exception: register entries or executions."""
+class ExceptionEntry(Out):
+    """One exception: its kind, when it arose, and the values of the decision report."""
+
+    exception: str = Field(description="The kind of exception (the recommendation keeps its own)")
+    position: int
+    at: str | None = Field(description="When it arose: execution, approval, escalation, expiry")
+    age_days: float | None = Field(description="Days from `at` to now")
+    organization_id: str
+    campaign_id: str | None
+    recommendation_id: str | None
+    recommendation: DecisionRow | None = Field(description="The recommendation whole, if any")
+    execution: ReportExecution | None = Field(description="The execution, for execution kinds")
+
+
+class ExceptionsPage(PageOf[ExceptionEntry]):
+    """A page of one kind of exception."""

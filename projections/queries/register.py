@@ -1,19 +1,9 @@
-"""Recommendation-register and exception queries.
-
-Exceptions for compliance, each a filtered listing in log order:
-
-``execution_without_recommendation``  an execution that cites no recommendation
-``deviation``                         an execution that differs from the approval it cites
-``approved_not_implemented``          approved more than ``days`` before ``now``, not carried out
-``escalation_pending``                awaiting an executive's decision
-``expired_undecided``                 expired, or past its expiry and still undecided
-"""
+"""Recommendation-register queries (the exceptions are in ``projections.queries.exceptions``,
+the decision report in ``projections.queries.decisions``)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
 from ledger.domain.recommendation import DECIDABLE
@@ -24,15 +14,14 @@ from projections.db import Database, Row
 from projections.queries.paging import Page, Visible, Where, after, clamp, decode, page
 from projections.views.register import PROJECTION as REGISTER
 
-JSON_COLUMNS = ("change", "approved_change", "consultant_ids", "channels", "campaign_ids")
-
-
-class ExceptionKind(StrEnum):
-    EXECUTION_WITHOUT_RECOMMENDATION = "execution_without_recommendation"
-    DEVIATION = "deviation"
-    APPROVED_NOT_IMPLEMENTED = "approved_not_implemented"
-    ESCALATION_PENDING = "escalation_pending"
-    EXPIRED_UNDECIDED = "expired_undecided"
+JSON_COLUMNS = (
+    "change",
+    "approved_change",
+    "executed",
+    "consultant_ids",
+    "channels",
+    "campaign_ids",
+)
 
 
 def _row(row: Row, now: datetime | None = None) -> Row:
@@ -156,68 +145,4 @@ def decisions_on(db: Database, recommendation_id: UUID, *, visible_to: Visible =
     with db.transaction() as tx:
         vtx, _, _ = catalog.readable(tx, REGISTER)
         text = "SELECT * FROM {decisions}" + where.sql() + " ORDER BY position"  # noqa: S608 - constant slots and clauses; values are bound
-        return vtx.all(text, where.params)
-
-
-def exception_filter(kind: ExceptionKind, *, now: datetime, days: int) -> tuple[str, Where]:
-    """The table and the condition of one kind of exception."""
-    w = Where()
-    if kind is ExceptionKind.EXECUTION_WITHOUT_RECOMMENDATION:
-        return "executions", w.raw("recommendation_id IS NULL")
-    if kind is ExceptionKind.DEVIATION:
-        return "executions", w.raw("as_approved = 0")
-    if kind is ExceptionKind.APPROVED_NOT_IMPLEMENTED:
-        w.raw("implementation = 'not_yet'").time_before("decided_at", now - timedelta(days=days))
-        return "recommendations", w
-    if kind is ExceptionKind.ESCALATION_PENDING:
-        return "recommendations", w.eq("status", Status.AWAITING_EXECUTIVE)
-    undecided = (Status.PENDING, Status.AWAITING_EXECUTIVE)
-    w.raw(
-        "(status = ? OR (status IN (?, ?) AND expires_at <= ?))",
-        *map(str, (Status.EXPIRED, *undecided)),
-        ts(now),
-    )
-    return "recommendations", w
-
-
-def exceptions(
-    db: Database,
-    kind: ExceptionKind,
-    *,
-    now: datetime,
-    days: int = 14,
-    organization_id: UUID | None = None,
-    campaign_id: UUID | None = None,
-    cursor: str | None = None,
-    limit: int | None = None,
-    visible_to: Visible = None,
-) -> Page[Row]:
-    """One kind of exception, a page at a time; each row says its ``kind``."""
-    table, where = exception_filter(kind, now=now, days=days)
-    where.eq("organization_id", organization_id).eq("campaign_id", campaign_id)
-    where.one_of("engagement_id", visible_to)
-    result = _page(db, table, where, cursor, limit, now)
-    for row in result.items:
-        row["kind"] = kind.value
-    return result
-
-
-def exception_counts(
-    db: Database,
-    *,
-    now: datetime,
-    days: int = 14,
-    organization_id: UUID | None = None,
-    visible_to: Visible = None,
-) -> dict[str, Any]:
-    """How many of each kind, and the position the counts reflect."""
-    counts: dict[str, Any] = {}
-    with db.transaction() as tx:
-        vtx, _, position = catalog.readable(tx, REGISTER)
-        for kind in ExceptionKind:
-            table, where = exception_filter(kind, now=now, days=days)
-            where.eq("organization_id", organization_id).one_of("engagement_id", visible_to)
-            text = "SELECT COUNT(*) AS n FROM {" + table + "}" + where.sql()  # noqa: S608 - table slots and clauses are constants of this package; values are bound
-            counts[kind.value] = int(vtx.scalar(text, where.params))
-    counts["position"] = position
-    return counts
+        return [decode(r, ("approved_change",)) for r in vtx.all(text, where.params)]

@@ -6,9 +6,12 @@
                      its implementation: ``not_yet`` once approved, then ``as_approved`` or
                      ``with_deviation``
 ``decisions``        one row per client decision (approve, approve with changes, reject,
-                     escalate), with its time since the recommendation was delivered
+                     escalate), with its time since the recommendation was delivered, its
+                     reason or note, and the values it approved
 ``executions``       one row per execution on a campaign, with the recommendation it cites
-                     (none: manager-initiated) and whether it matched the approval
+                     (none: manager-initiated), whether it matched the approval, the values
+                     it set, and its spend authority: ``manager_allowance`` (with what it
+                     took from the allowance) or ``executive`` (ADR 0012; none before it)
 ``engagements``      the engagements (agency, consultants, term) the rows refer to
 
 The handling report and the exceptions are queries over these tables (``queries``).
@@ -57,7 +60,8 @@ DECISIONS = Table(
     "position BIGINT PRIMARY KEY, recommendation_id TEXT NOT NULL, "
     "organization_id TEXT NOT NULL, engagement_id TEXT NOT NULL, actor_id TEXT NOT NULL, "
     "role TEXT NOT NULL, decision TEXT NOT NULL, revision BIGINT NOT NULL, "
-    "decided_at TEXT NOT NULL, ms_since_recommended BIGINT NOT NULL",
+    "decided_at TEXT NOT NULL, ms_since_recommended BIGINT NOT NULL, reason_code TEXT, "
+    "reason TEXT, note TEXT, approved_change TEXT",
     key="position",
     indexes=(
         ("org_actor", "organization_id, actor_id, decided_at"),
@@ -69,7 +73,8 @@ EXECUTIONS = Table(
     "position BIGINT PRIMARY KEY, campaign_id TEXT NOT NULL, organization_id TEXT NOT NULL, "
     "actor_id TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL, "
     "executed_at TEXT NOT NULL, recommendation_id TEXT, engagement_id TEXT, revision BIGINT, "
-    "as_approved BIGINT, deviation_reason TEXT",
+    "as_approved BIGINT, deviation_reason TEXT, executed TEXT NOT NULL, authority TEXT, "
+    "allowance_used TEXT",
     key="position",
     indexes=(
         ("org", "organization_id, position"),
@@ -137,15 +142,21 @@ def _decided(b: Batch, item: Positioned, e: Recommendation.Decided) -> None:
     if rec is None:
         raise InconsistentLog("a decision on an unknown recommendation", recommendation_id=rid)
     elapsed = millis(rec["recommended_at"], at)
+    rejected = isinstance(e, Recommendation.Rejected)
+    approved = isinstance(e, Recommendation.Approved)
     b.decisions.add(
         position=item.position, recommendation_id=rid, organization_id=str(e.organization_id),
         engagement_id=rec["engagement_id"], actor_id=str(e.actor_id), role=e.role,
         decision=kind, revision=e.revision, decided_at=at, ms_since_recommended=elapsed,
+        reason_code=e.reason_code if rejected else None,
+        reason=e.reason_text if rejected else None,
+        note=getattr(e, "note", None),
+        approved_change=dumps(e.approved_change) if approved else None,
     )  # fmt: skip
     if status == Status.AWAITING_EXECUTIVE:
         _touch(b, item, status=status, escalated=1, escalated_at=at)
         if isinstance(e, Recommendation.Approved):
-            _touch(b, item, approved_change=dumps(e.approved_change))
+            _touch(b, item, approved_change=dumps(e.approved_change), approved_revision=e.revision)
         return
     values: dict[str, object] = {
         "status": status, "decision": kind, "decided_by": str(e.actor_id),
@@ -196,6 +207,20 @@ def _recommendation(b: Batch, item: Positioned) -> None:
         )  # fmt: skip
 
 
+def executed_values(e: Campaign.Executed) -> dict[str, object]:
+    """What an execution set, as it names it (the status, budget, targets or channels
+    before and after)."""
+    if isinstance(e, Campaign.StatusChanged):
+        return {"status_from": e.status_from, "status_to": e.status_to}
+    if isinstance(e, Campaign.BudgetAdjusted):
+        return {"budget_from": e.budget_from, "budget_to": e.budget_to}
+    if isinstance(e, Campaign.KpiTargetsSet):
+        return {"targets_from": e.targets_from, "targets_to": e.targets_to}
+    if isinstance(e, Campaign.ChannelsChanged):
+        return {"channels_from": e.channels_from, "channels_to": e.channels_to}
+    return {}
+
+
 def _execution(b: Batch, item: Positioned, e: Campaign.Executed) -> None:
     rec_id = str(e.implements["recommendation_id"]) if e.implements else None
     rec = b.recs.get(b.tx, rec_id) if rec_id else None
@@ -206,7 +231,8 @@ def _execution(b: Batch, item: Positioned, e: Campaign.Executed) -> None:
         engagement_id=rec["engagement_id"] if rec else None,
         revision=e.implements.get("revision") if e.implements else None,
         as_approved=flag(e.deviation_reason is None) if e.implements else None,
-        deviation_reason=e.deviation_reason,
+        deviation_reason=e.deviation_reason, executed=dumps(executed_values(e)),
+        authority=getattr(e, "authority", None), allowance_used=getattr(e, "allowance_used", None),
     )  # fmt: skip
 
 

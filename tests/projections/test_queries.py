@@ -22,7 +22,8 @@ from projections.export import _object, export_audit
 from projections.queries.audit import AuditFilter, audit_trail
 from projections.queries.campaigns import campaigns
 from projections.queries.paging import MAX_LIMIT
-from projections.queries.register import ExceptionKind, exceptions, recommendations
+from projections.queries.exceptions import ExceptionKind, exceptions
+from projections.queries.register import recommendations
 from projections.queries.report import handling_report
 from projections.service import ReadSide
 from projections.views import audit
@@ -137,16 +138,16 @@ def test_exceptions_are_listed_a_page_at_a_time_with_their_kind(
     """The deviation, the escalation and the approval left undone are each found."""
     later = world.clock.now + timedelta(days=30)
     deviation = exceptions(read_side.db, ExceptionKind.DEVIATION, now=later).items
-    assert [(r["kind"], r["recommendation_id"]) for r in deviation] == [
+    assert [(r["exception"], r["recommendation_id"]) for r in deviation] == [
         ("deviation", str(story.deviated))
     ]
     pending = exceptions(read_side.db, ExceptionKind.ESCALATION_PENDING, now=later).items
     assert [r["recommendation_id"] for r in pending] == [str(story.escalated)]
-    undone = exceptions(read_side.db, ExceptionKind.APPROVED_NOT_IMPLEMENTED, now=later, days=14)
+    undone = exceptions(read_side.db, ExceptionKind.APPROVED_NOT_IMPLEMENTED, now=later, older_than_days=14)
     assert [r["recommendation_id"] for r in undone.items] == [str(story.not_implemented)]
     assert (
         exceptions(
-            read_side.db, ExceptionKind.APPROVED_NOT_IMPLEMENTED, now=world.clock.now, days=14
+            read_side.db, ExceptionKind.APPROVED_NOT_IMPLEMENTED, now=world.clock.now, older_than_days=14
         ).items
         == []
     )

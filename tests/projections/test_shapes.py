@@ -9,7 +9,7 @@ import pytest
 
 from ledger.application.service import Ledger
 from projections import catalog
-from projections.catalog import Projection, Table
+from projections.catalog import Projection
 from projections.errors import ProjectionNotReady
 from projections.queries.register import recommendations
 from projections.service import ReadSide
@@ -52,7 +52,8 @@ def test_a_view_whose_columns_changed_answers_not_ready_then_is_rebuilt_in_its_n
         assert not state.in_shape
         side.run_until_caught_up()
         [state] = side.status()
-        assert state.in_shape and state.generation == 2
+        assert state.in_shape
+        assert state.generation == 2
         assert rows(side, later) == before
         with side.db.transaction() as tx:
             bound, _, _ = catalog.readable(tx, later)

@@ -13,7 +13,7 @@ from ledger.domain import campaign, organization, recommendation
 from ledger.domain.base import LedgerAggregate
 from projections.queries.audit import AuditFilter, audit_trail
 from projections.queries.campaigns import campaign_state
-from projections.queries.register import ExceptionKind, exception_counts
+from projections.queries.exceptions import ExceptionKind, exception_counts
 from projections.queries.register import recommendation as register_row
 from projections.queries.report import handling_report
 from projections.service import ReadSide
@@ -179,7 +179,7 @@ def test_exceptions_and_handling_report_are_answered_from_the_register(
     """Each kind of exception is found, and the report counts outcomes per consultant."""
     everything(world, read_side)
     later = world.clock.now + timedelta(days=30)
-    counts = exception_counts(read_side.db, now=later, days=14, organization_id=world.org_id)
+    counts = exception_counts(read_side.db, now=later, older_than_days=14, organization_id=world.org_id)
     assert counts[ExceptionKind.EXECUTION_WITHOUT_RECOMMENDATION] == 7
     assert counts[ExceptionKind.DEVIATION] == 1
     assert counts[ExceptionKind.APPROVED_NOT_IMPLEMENTED] == 1

@@ -9,7 +9,7 @@ waits, at most two seconds, until the projections have applied it; the answer ca
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
@@ -36,9 +36,9 @@ from ledger.application.reads import Reader
 from ledger.jsonready import jsonable
 from ledger.policy.table import Read
 from projections.export import MEDIA_TYPES, export_audit
-from projections.queries import audit, campaigns, register, report
+from projections.queries import audit, campaigns, exceptions, register, report
 from projections.queries.audit import AuditFilter
-from projections.queries.register import ExceptionKind
+from projections.queries.exceptions import ExceptionKind
 
 router = APIRouter(prefix="/v1", tags=["views"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -302,42 +302,50 @@ def handling_report(
     responses=ERRORS,
     summary="Exceptions for compliance (counts, or the entries of one kind)",
 )
-def exceptions(
+def exceptions_of(
     request: Request,
     response: Response,
+    ledger: LedgerDep,
     actor: ActorDep,
     organization_id: Org,
     kind: ExceptionKind | None = None,
-    days: Annotated[
+    older_than_days: Annotated[
         int,
         Query(
             ge=0,
             le=3650,
-            description=("Approvals older than this many days count as not implemented"),
+            description=(
+                "approved_not_implemented: only approvals at least this many days old "
+                "(0, the default: every approval not carried out)"
+            ),
         ),
-    ] = 14,
+    ] = 0,
+    since: Annotated[datetime | None, Query(description="Arose at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="Arose before (ISO 8601)")] = None,
     campaign_id: UUID | None = None,
     cursor: Cursor = None,
     limit: Limit = None,
     after: After = None,
 ) -> ExceptionCounts | ExceptionsPage:
+    since, until = utc_period(since, until)
     seen = visible_to(request, actor, organization_id, Read.RECOMMENDATIONS)
     reached = caught_up(request, after)
-    db, now = read_side(request).db, datetime.now(UTC)
+    db, now = read_side(request).db, ledger.clock()
+    period = {"older_than_days": older_than_days, "since": since, "until": until}
     if kind is None:
-        counts = register.exception_counts(
-            db, now=now, days=days, organization_id=organization_id, visible_to=seen
+        counts = exceptions.exception_counts(
+            db, now=now, organization_id=organization_id, visible_to=seen, **period
         )
         return answer(ExceptionCounts, counts, response, reached or 0, after)
-    page = register.exceptions(
+    page = exceptions.exceptions(
         db,
         kind,
         now=now,
-        days=days,
         organization_id=organization_id,
         campaign_id=campaign_id,
         cursor=cursor,
         limit=limit,
         visible_to=seen,
+        **period,
     )
     return answer(ExceptionsPage, page_body(page), response, page.position, after)
