@@ -142,16 +142,16 @@ def _decided(b: Batch, item: Positioned, e: Recommendation.Decided) -> None:
     if rec is None:
         raise InconsistentLog("a decision on an unknown recommendation", recommendation_id=rid)
     elapsed = millis(rec["recommended_at"], at)
-    rejected = isinstance(e, Recommendation.Rejected)
-    approved = isinstance(e, Recommendation.Approved)
+    rejected = e if isinstance(e, Recommendation.Rejected) else None
+    approved = e if isinstance(e, Recommendation.Approved) else None
     b.decisions.add(
         position=item.position, recommendation_id=rid, organization_id=str(e.organization_id),
         engagement_id=rec["engagement_id"], actor_id=str(e.actor_id), role=e.role,
         decision=kind, revision=e.revision, decided_at=at, ms_since_recommended=elapsed,
-        reason_code=e.reason_code if rejected else None,
-        reason=e.reason_text if rejected else None,
+        reason_code=rejected.reason_code if rejected else None,
+        reason=rejected.reason_text if rejected else None,
         note=getattr(e, "note", None),
-        approved_change=dumps(e.approved_change) if approved else None,
+        approved_change=dumps(approved.approved_change) if approved else None,
     )  # fmt: skip
     if status == Status.AWAITING_EXECUTIVE:
         _touch(b, item, status=status, escalated=1, escalated_at=at)

@@ -143,12 +143,11 @@ def test_a_december_decision_on_a_november_recommendation_is_in_a_december_revie
             reason_text="after the holidays",
         ),
     ).position
-    december = {"after": position}
-    [row] = report(api, decided_since=boundary, **december)
+    [row] = report(api, decided_since=boundary, after=position)
     assert row["decisions"][0]["reason"] == "after the holidays"
     assert row["decisions"][0]["reason_code"] == "timing"
-    assert report(api, recommended_since=boundary, **december) == []
-    assert report(api, decided_until=boundary, **december) == []
+    assert report(api, recommended_since=boundary, after=position) == []
+    assert report(api, decided_until=boundary, after=position) == []
     [by_decider] = report(api, decider_id=str(w.manager.actor_id), outcome="rejected")
     assert by_decider["status"] == "rejected"
     assert report(api, outcome="approved") == []

@@ -143,11 +143,16 @@ def test_exceptions_are_listed_a_page_at_a_time_with_their_kind(
     ]
     pending = exceptions(read_side.db, ExceptionKind.ESCALATION_PENDING, now=later).items
     assert [r["recommendation_id"] for r in pending] == [str(story.escalated)]
-    undone = exceptions(read_side.db, ExceptionKind.APPROVED_NOT_IMPLEMENTED, now=later, older_than_days=14)
+    undone = exceptions(
+        read_side.db, ExceptionKind.APPROVED_NOT_IMPLEMENTED, now=later, older_than_days=14
+    )
     assert [r["recommendation_id"] for r in undone.items] == [str(story.not_implemented)]
     assert (
         exceptions(
-            read_side.db, ExceptionKind.APPROVED_NOT_IMPLEMENTED, now=world.clock.now, older_than_days=14
+            read_side.db,
+            ExceptionKind.APPROVED_NOT_IMPLEMENTED,
+            now=world.clock.now,
+            older_than_days=14,
         ).items
         == []
     )

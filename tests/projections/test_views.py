@@ -179,7 +179,9 @@ def test_exceptions_and_handling_report_are_answered_from_the_register(
     """Each kind of exception is found, and the report counts outcomes per consultant."""
     everything(world, read_side)
     later = world.clock.now + timedelta(days=30)
-    counts = exception_counts(read_side.db, now=later, older_than_days=14, organization_id=world.org_id)
+    counts = exception_counts(
+        read_side.db, now=later, older_than_days=14, organization_id=world.org_id
+    )
     assert counts[ExceptionKind.EXECUTION_WITHOUT_RECOMMENDATION] == 7
     assert counts[ExceptionKind.DEVIATION] == 1
     assert counts[ExceptionKind.APPROVED_NOT_IMPLEMENTED] == 1

@@ -331,10 +331,15 @@ def exceptions_of(
     seen = visible_to(request, actor, organization_id, Read.RECOMMENDATIONS)
     reached = caught_up(request, after)
     db, now = read_side(request).db, ledger.clock()
-    period = {"older_than_days": older_than_days, "since": since, "until": until}
     if kind is None:
         counts = exceptions.exception_counts(
-            db, now=now, organization_id=organization_id, visible_to=seen, **period
+            db,
+            now=now,
+            older_than_days=older_than_days,
+            since=since,
+            until=until,
+            organization_id=organization_id,
+            visible_to=seen,
         )
         return answer(ExceptionCounts, counts, response, reached or 0, after)
     page = exceptions.exceptions(
@@ -346,6 +351,8 @@ def exceptions_of(
         cursor=cursor,
         limit=limit,
         visible_to=seen,
-        **period,
+        older_than_days=older_than_days,
+        since=since,
+        until=until,
     )
     return answer(ExceptionsPage, page_body(page), response, page.position, after)
