@@ -21,8 +21,8 @@ from projections.errors import InvalidQuery
 from projections.export import _object, export_audit
 from projections.queries.audit import AuditFilter, audit_trail
 from projections.queries.campaigns import campaigns
-from projections.queries.paging import MAX_LIMIT
 from projections.queries.exceptions import ExceptionKind, exceptions
+from projections.queries.paging import MAX_LIMIT
 from projections.queries.register import recommendations
 from projections.queries.report import handling_report
 from projections.service import ReadSide
