@@ -258,3 +258,23 @@ def test_a_deviation_exception_carries_the_approved_and_executed_amounts_and_a_p
     later = (clock.now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert exceptions(api, kind="deviation", since=later)["items"] == []
     assert exceptions(api, since=later)["deviation"] == 0
+
+
+def test_the_register_and_the_recommendation_agree_while_it_awaits_an_executive(
+    api: Api,
+) -> None:
+    """A manager's approval above the limit: both reads say awaiting_executive with the same
+    approved revision and change (the register used to leave the revision out)."""
+    w = api.world
+    w.launch()
+    rec = w.recommend(change=ProposedChange(budget=budget("8500")))
+    position = w.approve(rec).position
+    own = api.client.get(f"/v1/recommendations/{rec}", headers=api.auth("auditor")).json()
+    [row] = api.client.get(
+        f"/v1/organizations/{w.org_id}/register",
+        params={"after": position},
+        headers=api.auth("auditor"),
+    ).json()["items"]
+    assert (row["status"], own["status"]) == ("awaiting_executive", "awaiting_executive")
+    assert row["approved_revision"] == own["approved_revision"] == 1
+    assert row["approved_change"] == own["approved_change"]
