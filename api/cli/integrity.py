@@ -14,7 +14,7 @@ import typer
 
 from api.logs import configure_logging
 from ledger.application.service import Ledger
-from ledger.integrity.bundle import load_public_keys, verify_bundle, verify_receipt
+from ledger.integrity.bundle import load_public_keys, verify_bundle
 from ledger.integrity.bundle_export import export_bundle
 from ledger.integrity.checkpoint import Checkpoint, EvidenceError, verify_checkpoint
 from ledger.integrity.keyring import Keyring
@@ -22,6 +22,8 @@ from ledger.integrity.notary import Notary
 from ledger.integrity.protection import ProtectionUnavailable
 from ledger.integrity.protection import protect as install_protection
 from ledger.integrity.protection import target as protection_target
+from ledger.integrity.receipt import ReceiptReport, verify_receipt
+from ledger.integrity.statement import describe_checkpoint, describe_event
 from ledger.integrity.verify import verify as verify_log
 from ledger.periods import ReversedPeriod
 from ledger.settings import Settings
@@ -143,8 +145,12 @@ def receipt_verify(
     public_key: Annotated[
         list[Path] | None, typer.Option(help="A public key PEM you trust")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the verdict and statement as JSON")
+    ] = False,
 ) -> None:
-    """Check a saved receipt offline: exit 0 when proven, 1 when it fails, 2 when pending."""
+    """Check a saved receipt offline and say what it proves: exit 0 when proven, 1 when it
+    fails, 2 when pending."""
     trusted = load_public_keys(p.read_bytes() for p in public_key) if public_key else None
     try:
         data = json.loads(receipt.read_text())
@@ -152,16 +158,32 @@ def receipt_verify(
         typer.echo(f"FAILED: {receipt} is not JSON: {e}", err=True)
         raise typer.Exit(1) from None
     report = verify_receipt(data, trusted)
-    for note in report.notes:
-        typer.echo(f"note: {note}", err=True)
-    for problem in report.problems:
-        typer.echo(f"FAILED: {problem}", err=True)
+    status = "failed" if not report.ok else "proven" if report.proven else "pending"
+    if as_json:
+        verdict = {"status": status, "events": report.events, "statement": report.statement}
+        typer.echo(json.dumps({**verdict, "problems": report.problems, "notes": report.notes}))
+    else:
+        for note in report.notes:
+            typer.echo(f"note: {note}", err=True)
+        for problem in report.problems:
+            typer.echo(f"FAILED: {problem}", err=True)
+        if report.ok:
+            typer.echo("\n".join(receipt_lines(report)))
     if not report.ok:
         raise typer.Exit(1)
     if not report.proven:
-        typer.echo(f"PENDING: {report.events} events hash as listed; no proof yet")
         raise typer.Exit(2)
-    typer.echo(f"OK: {report.events} events are proven in the signed checkpoint")
+
+
+def receipt_lines(report: ReceiptReport) -> list[str]:
+    """What a verified receipt proves, in lines a person reads."""
+    cp = report.statement["checkpoint"]
+    head = (
+        f"OK: {report.events} events are proven in {describe_checkpoint(cp)}:"
+        if cp is not None
+        else f"PENDING: {report.events} events hash as listed; no proof yet. They say:"
+    )
+    return [head] + [f"  {describe_event(e)}" for e in report.statement["events"]]
 
 
 def protect(

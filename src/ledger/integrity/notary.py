@@ -13,6 +13,7 @@ from ledger.integrity.checkpoint import Checkpoint
 from ledger.integrity.keyring import Keyring
 from ledger.integrity.merkle import consistency_proof, inclusion_proof
 from ledger.integrity.merkle_log import MerkleTables
+from ledger.integrity.receipt import RECEIPT_FORMAT, statement_of
 from ledger.persistence.sql import as_bytes, cursor, events_table, position_column
 
 
@@ -115,7 +116,8 @@ class Notary:
 
     def receipt(self, positions: Sequence[int]) -> dict[str, Any]:
         """Event hashes and leaf indexes at once; inclusion proofs once a checkpoint covers
-        every one of them. Verifies with the public key alone."""
+        every one of them; and the statement of what they prove, in plain fields (see
+        ``ledger.integrity.receipt``). Verifies with the public key alone."""
         events = self.records(positions)
         checkpoint = self.latest()
         covered = checkpoint is not None and all(
@@ -127,12 +129,14 @@ class Notary:
                 e["inclusion_proof"] = [
                     b64(h) for h in self.proof(e["leaf_index"], checkpoint.tree_size)
                 ]
+        proven = checkpoint if covered else None
         return {
-            "format": "campaign-decision-ledger/receipt/v1",
-            "events": events,
-            "checkpoint": json_checkpoint(checkpoint) if covered and checkpoint else None,
-            "public_keys": self.keyring.public_pems(),
+            "format": RECEIPT_FORMAT,
             "status": "proven" if covered else "pending: no checkpoint covers these events yet",
+            "statement": statement_of(events, proven),
+            "events": events,
+            "checkpoint": json_checkpoint(proven) if proven else None,
+            "public_keys": self.keyring.public_pems(),
         }
 
 
