@@ -17,6 +17,7 @@ from ledger.application.service import Ledger
 from ledger.integrity.bundle import load_public_keys, verify_bundle
 from ledger.integrity.bundle_export import export_bundle
 from ledger.integrity.checkpoint import Checkpoint, EvidenceError, verify_checkpoint
+from ledger.integrity.coverage import describe as describe_coverage
 from ledger.integrity.keyring import Keyring
 from ledger.integrity.notary import Notary
 from ledger.integrity.protection import ProtectionUnavailable
@@ -129,7 +130,9 @@ def bundle_verify(
         typer.echo(f"FAILED: {problem}", err=True)
     if not report.ok:
         raise typer.Exit(1)
-    typer.echo(f"OK: {report.events} events verify against the signed checkpoint")
+    typer.echo(f"OK: {report.events} events verify against the signed checkpoint. It covers:")
+    if report.coverage is not None:
+        typer.echo("\n".join(f"  {line}" for line in describe_coverage(report.coverage)))
 
 
 @signing_app.command("rotate")

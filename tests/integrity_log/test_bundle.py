@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from ledger.integrity.bundle import canonical
+from ledger.integrity.bundle import canonical, verify_bundle
 from ledger.integrity.checkpoint import Checkpoint, SigningKey
+from ledger.integrity.coverage import README, readme
 from tests.integrity_log.conftest import Log
 
 
@@ -108,14 +109,20 @@ def test_a_changed_event_line_fails_its_proof_and_the_manifest(
 def test_a_changed_readable_copy_of_an_event_fails_the_signed_manifest(
     log: Log, bundle: Path
 ) -> None:
-    """Editing only the decoded `event` field (the proof still holds) fails the manifest hash."""
+    """Editing only the decoded `event` field (the proof still holds) fails the manifest hash,
+    and the copy's actor is told apart from the proven record's."""
+    line = event_line(bundle, 2)
+    nobody = "00000000-0000-0000-0000-000000000000"
 
     def rename(e: dict[str, Any]) -> None:
-        e["event"]["actor_id"] = "00000000-0000-0000-0000-000000000000"
+        e["event"]["actor_id"] = nobody
 
     rewrite(bundle, "events.ndjson", change_line(2, rename))
     assert failures(log, bundle) == [
-        "FAILED: events.ndjson differs from what the signed manifest lists"
+        "FAILED: events.ndjson differs from what the signed manifest lists",
+        f"FAILED: event 2 (position {line['position']}, leaf {line['leaf_index']}): its "
+        f"readable copy says actor_id {nobody!r}, the proven record "
+        f"{line['event']['actor_id']!r}",
     ]
 
 
@@ -225,6 +232,9 @@ def test_a_bundle_forged_whole_by_another_key_passes_only_without_a_trusted_key(
     rewrite(bundle, "manifest.sig", lambda _: base64.b64encode(forger.sign(signed)))
     with zipfile.ZipFile(bundle, "a") as z:
         z.writestr(f"public-keys/{forger.key_id}.pem", forger.public_pem())
+    forged = verify_bundle(bundle).coverage  # the forger writes the README to match, too
+    assert forged is not None
+    rewrite(bundle, README, lambda _: readme(forged).encode())
     assert log.cli("bundle", "verify", str(bundle)).exit_code == 0
     [problem] = failures(log, bundle, "--public-key", str(our_key))
     assert f"key id {forger.key_id} is not trusted" in problem

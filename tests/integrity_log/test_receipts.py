@@ -16,10 +16,10 @@ import pytest
 from ledger import commands as c
 from ledger.identity import Actor
 from ledger.integrity.bundle import load_public_keys
-from ledger.integrity.receipt import verify_receipt
 from ledger.integrity.checkpoint import Checkpoint, require_consistency, verify_checkpoint
 from ledger.integrity.keyring import Keyring
 from ledger.integrity.merkle import verify_inclusion
+from ledger.integrity.receipt import verify_receipt
 from ledger.integrity.verify import verify
 from ledger.values import MemberRole
 from tests.api.conftest import Api

@@ -12,6 +12,9 @@ A bundle is a zip file:
     checkpoint.json    the signed tree head the proofs lead to
     consistency.json   proofs that each earlier checkpoint's tree is a prefix of this one
     public-keys/*.pem  the public keys of every checkpoint key
+    README.txt         what the bundle covers, for a person (``ledger.integrity.coverage``):
+                       organization, period, events by type, checkpoint; made again from the
+                       verified parts by ``verify_bundle``, which fails a README that differs
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ from ledger.integrity.checkpoint import (
     verify_checkpoint,
     verify_signed,
 )
+from ledger.integrity.coverage import README, copy_problems, coverage, readme, scope_problems
 from ledger.integrity.merkle import record_leaf, verify_consistency, verify_inclusion
+from ledger.integrity.statement import StatementError, event_statement
 
 FORMAT = "campaign-decision-ledger/bundle/v1"
 
@@ -59,10 +64,11 @@ def write_bundle(
 ) -> int:
     """Write the bundle; returns the number of events in it."""
     lines = io.BytesIO()
-    indexes = []
+    indexes, statements = [], []
     for event in events:
         lines.write(canonical(event) + b"\n")
         indexes.append(event["leaf_index"])
+        statements.append(record_statement(event))
     body = lines.getvalue()
     manifest = canonical(
         {
@@ -80,6 +86,7 @@ def write_bundle(
         z.writestr("events.ndjson", body)
         z.writestr("checkpoint.json", checkpoint.to_json())
         z.writestr("consistency.json", canonical(consistency))
+        z.writestr(README, readme(coverage(scope, checkpoint, statements)))
         for key_id, pem in public_pems.items():
             z.writestr(f"public-keys/{key_id}.pem", pem)
     return len(indexes)
@@ -90,6 +97,8 @@ class BundleReport:
     events: int = 0
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # what the bundle covers, made from its verified parts (``ledger.integrity.coverage``)
+    coverage: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -125,6 +134,17 @@ def _leaf_of(event: Mapping[str, Any]) -> bytes:
     )
 
 
+def record_statement(event: Mapping[str, Any]) -> dict[str, Any]:
+    """What a record given as in a bundle or receipt says (``ledger.integrity.statement``)."""
+    return event_statement(
+        int(event["position"]),
+        event["aggregate_id"],
+        int(event["version"]),
+        str(event["topic"]),
+        _unb64(event["payload"]),
+    )
+
+
 MALFORMED = (ValueError, KeyError, TypeError, IndexError)
 
 
@@ -145,6 +165,7 @@ def verify_bundle(
             body = z.read("events.ndjson")
             consistency_text = z.read("consistency.json")
             signature_text = z.read("manifest.sig")
+            readme_text = z.read(README).decode("utf-8", "replace") if README in names else None
     except (zipfile.BadZipFile, KeyError, OSError) as e:
         report.problems.append(f"not a readable audit bundle: {e}")
         return report
@@ -180,7 +201,7 @@ def verify_bundle(
         report.problems.append("manifest: names another tree size than the checkpoint")
     if hashlib.sha256(body).hexdigest() != manifest.get("events_sha256"):
         report.problems.append("events.ndjson differs from what the signed manifest lists")
-    seen = []
+    seen, statements = [], []
     for number, line in enumerate(body.splitlines(), start=1):
         try:
             event = json.loads(line)
@@ -191,13 +212,24 @@ def verify_bundle(
         except MALFORMED as e:
             report.problems.append(f"event {number}: the line is malformed: {e}")
             continue
+        where = f"event {number} (position {event['position']}, leaf {event['leaf_index']})"
+        report.events += 1
         if not verify_inclusion(index, checkpoint.tree_size, leaf, proof, checkpoint.root_hash):
             report.problems.append(
-                f"event {number} (position {event['position']}, leaf {event['leaf_index']}): "
-                "its record and proof do not lead to the checkpoint's root: the event or its "
-                "proof was changed"
+                f"{where}: its record and proof do not lead to the checkpoint's root: the "
+                "event or its proof was changed"
             )
-        report.events += 1
+            continue
+        try:
+            statement = record_statement(event)
+        except StatementError as e:
+            report.problems.append(f"{where}: {e}")
+            continue
+        statements.append(statement)
+        for problem in scope_problems(manifest, statement) + copy_problems(
+            event.get("event"), statement
+        ):
+            report.problems.append(f"{where}: {problem}")
     listed = manifest.get("leaf_indexes", [])
     missing = sorted(set(listed) - set(seen))
     if missing:
@@ -209,6 +241,14 @@ def verify_bundle(
     if unlisted:
         report.problems.append(
             f"events not listed in the signed manifest were added: leaves {unlisted[:10]}"
+        )
+    report.coverage = coverage(manifest, checkpoint, statements)
+    if readme_text is None:
+        report.notes.append(f"the bundle has no {README} (exported before bundles had one)")
+    elif report.ok and readme_text != readme(report.coverage):  # else: already failed
+        report.problems.append(
+            f"{README} differs from what the signed manifest, the checkpoint and the proven "
+            "events say the bundle covers"
         )
     if earlier is not None:
         try:

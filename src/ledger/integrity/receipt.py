@@ -13,7 +13,6 @@ records, and a note says the receipt carried none of its own.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,14 +20,19 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.integrity.bundle import MALFORMED, _leaf_of, _unb64, load_public_keys
+from ledger.integrity.bundle import (
+    MALFORMED,
+    _leaf_of,
+    _unb64,
+    load_public_keys,
+    record_statement,
+)
 from ledger.integrity.checkpoint import Checkpoint, EvidenceError, verify_checkpoint
 from ledger.integrity.merkle import verify_inclusion
 from ledger.integrity.statement import (
     StatementError,
     checkpoint_statement,
     disagreements,
-    event_statement,
 )
 
 RECEIPT_FORMAT = "campaign-decision-ledger/receipt/v2"
@@ -41,16 +45,6 @@ def statement_of(events: list[Mapping[str, Any]], checkpoint: Checkpoint | None)
         "events": [record_statement(e) for e in events],
         "checkpoint": checkpoint_statement(checkpoint) if checkpoint is not None else None,
     }
-
-
-def record_statement(event: Mapping[str, Any]) -> dict[str, Any]:
-    return event_statement(
-        int(event["position"]),
-        event["aggregate_id"],
-        int(event["version"]),
-        str(event["topic"]),
-        base64.b64decode(event["payload"], validate=True),
-    )
 
 
 @dataclass
