@@ -257,8 +257,12 @@ class ExceptionCounts(Out):
 
 
 class VerifyOut(Out):
+    """The whole log verified; ``events`` counts the organization's events among those
+    verified, ``log_events`` every tenant's."""
+
     ok: bool
-    events: int
+    events: int = Field(description="The organization's events among those verified")
+    log_events: int = Field(description="Events of the whole log verified, every tenant's")
     checkpoints: int
     findings: list[str]
 

@@ -9,6 +9,7 @@ way whatever the chunk size, and a clean store must reproduce a checkpoint of ev
 from __future__ import annotations
 
 from collections.abc import Callable
+from uuid import uuid4
 
 import pytest
 
@@ -153,3 +154,19 @@ def test_an_id_in_another_spelling_falls_back_and_still_verifies(
         report = run(grown, chunk_levels)
         assert report.ok, report.findings
         assert report.events == len(grown.raw.positions())
+
+
+@pytest.mark.parametrize("levels", [*SMALL_CHUNKS, ROW_BY_ROW])
+def test_an_organizations_events_are_counted_the_same_whatever_the_chunk_size(
+    log: Log, levels: int
+) -> None:
+    """With organization_id the verifier counts that organization's events, in every chunk."""
+    other = uuid4()
+    log.fill(5)  # copies of a recommendation of the world's organization
+    keys = dict(log.notary.keyring.public_keys())
+    ours = verify(log.ledger, [], keys, chunk_levels=levels, organization_id=log.world.org_id)
+    none = verify(log.ledger, [], keys, chunk_levels=levels, organization_id=other)
+    assert ours.ok, ours.findings
+    assert ours.organization_events == ours.events == len(log.raw.positions())
+    assert none.organization_events == 0
+    assert run(log, levels).organization_events is None

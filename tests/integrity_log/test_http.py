@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 import zipfile
+from decimal import Decimal
 from pathlib import Path
+from uuid import uuid4
 
+from ledger import commands as c
 from ledger.integrity.bundle import load_public_keys, verify_bundle
+from ledger.values import MemberRole
 from tests.api.conftest import Api
 from tests.integrity_log.conftest import Raw
 
@@ -63,3 +67,37 @@ def test_a_bundle_downloaded_by_an_auditor_verifies_offline_with_the_served_key(
     report = verify_bundle(path, trusted)
     assert report.ok, report.problems
     assert report.events == len(api.world.events())
+
+
+def test_an_organizations_verify_counts_its_own_events_and_names_the_log_size_apart(
+    api: Api,
+) -> None:
+    """With a second tenant in the log, `events` is this organization's events (as many as
+    its bundle holds) and `log_events` the whole log's."""
+    w = api.world
+    other = w.run(
+        w.operator,
+        c.CreateOrganization(name="Client B", default_currency="EUR", approval_limit=Decimal(1)),
+    )
+    for _ in range(3):
+        w.run(
+            w.operator,
+            c.GrantMembership(
+                organization_id=other.aggregate_id,
+                member_id=uuid4(),
+                member_role=MemberRole("auditor"),
+            ),
+        )
+    ours = api.client.get(
+        f"/v1/organizations/{w.org_id}/integrity/verify", headers=api.auth("auditor")
+    )
+    assert ours.status_code == 200, ours.text
+    bundle = api.client.get(
+        f"/v1/organizations/{w.org_id}/integrity/bundle", headers=api.auth("auditor")
+    )
+    with zipfile.ZipFile(io.BytesIO(bundle.content)) as z:
+        in_bundle = len(z.read("events.ndjson").splitlines())
+    everything = len(w.events())
+    assert ours.json()["ok"] is True, ours.text
+    assert ours.json()["log_events"] == everything
+    assert ours.json()["events"] == in_bundle == everything - 4

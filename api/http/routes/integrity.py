@@ -129,7 +129,8 @@ def _require_auditor(ledger: Any, actor: Actor, organization_id: UUID) -> None:
 @router.get(
     "/organizations/{organization_id}/integrity/verify",
     responses=ERRORS,
-    summary="Recompute the whole log and check every checkpoint (auditors)",
+    summary="Recompute the whole log and check every checkpoint; count the organization's "
+    "events (auditors)",
 )
 def verify_log(
     request: Request,
@@ -139,10 +140,12 @@ def verify_log(
 ) -> VerifyOut:
     _require_auditor(ledger, actor, organization_id)
     n = notary(request)
-    report = verify(ledger, n.checkpoints(), dict(n.keyring.public_keys()))
+    keys = dict(n.keyring.public_keys())
+    report = verify(ledger, n.checkpoints(), keys, organization_id=organization_id)
     return VerifyOut(
         ok=report.ok,
-        events=report.events,
+        events=report.organization_events or 0,
+        log_events=report.events,
         checkpoints=report.checkpoints,
         findings=[str(f) for f in report.findings],
     )

@@ -29,11 +29,12 @@ chunk is checked in bulk and, on any difference, row by row (``ledger.integrity.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from queue import Full, Queue
 from typing import Any, TypeVar
+from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -41,6 +42,7 @@ from ledger.application.service import Ledger
 from ledger.integrity.checkpoint import Checkpoint, EvidenceError, verify_checkpoint
 from ledger.integrity.merkle_log import MerkleTables
 from ledger.integrity.scan import INSERTED, Chunk, Finding, Scan, upper_nodes
+from ledger.integrity.statement import StatementError, organization_of
 from ledger.persistence.sql import Snapshot, cursor, events_table, position_column, snapshot
 
 __all__ = ["CHUNK_LEVELS", "Finding", "Report", "stream_leaves", "verify"]
@@ -49,9 +51,10 @@ CHUNK_LEVELS = 14  # 16,384 leaves per chunk
 
 @dataclass
 class Report:
-    events: int = 0
+    events: int = 0  # events of the log verified
     checkpoints: int = 0
     findings: list[Finding] = field(default_factory=list)
+    organization_events: int | None = None  # of those, the organization's (when one is asked)
 
     @property
     def ok(self) -> bool:
@@ -101,8 +104,10 @@ def verify(
     progress: Callable[[int], None] | None = None,
     *,
     chunk_levels: int = CHUNK_LEVELS,
+    organization_id: UUID | None = None,
 ) -> Report:
-    """Check every stored event against the stored tree and every checkpoint given.
+    """Check every stored event against the stored tree and every checkpoint given; with
+    ``organization_id``, also count that organization's events among those verified.
 
     The log is read in chunks of ``2 ** chunk_levels`` leaves, in one snapshot (on
     PostgreSQL by a background thread a chunk or two ahead of the checks). Smaller chunks
@@ -110,6 +115,8 @@ def verify(
     merkle = getattr(ledger.recorder, "merkle", None)
     assert isinstance(merkle, MerkleTables), "this store keeps no Merkle log"
     report = Report(checkpoints=len(checkpoints))
+    if organization_id is not None:
+        report.organization_events = 0
     for cp in checkpoints:
         try:
             verify_checkpoint(cp, public_keys)
@@ -131,6 +138,10 @@ def verify(
                     progress(scan.count)
                 if scan.findings:
                     break
+                if organization_id is not None:
+                    report.organization_events = (report.organization_events or 0) + (
+                        organization_events(chunk.events, organization_id)
+                    )
         report.findings += scan.findings
         if not report.findings:
             extra = _unrecorded_after(snap, table, col, merkle.leaves, last_position)
@@ -138,6 +149,21 @@ def verify(
                 report.findings.append(Finding(extra, None, INSERTED))
     _check_roots(report, checkpoints, scan.roots, scan.count, scan.position)
     return report
+
+
+def organization_events(events: Sequence[Any], organization_id: UUID) -> int:
+    """How many stored events (position, id, version, topic, payload) name the organization:
+    its id in the payload (uuid_hex) picks the candidates, the payload read confirms them."""
+    needle, wanted = organization_id.hex.encode(), str(organization_id)
+    found = 0
+    for *_, payload in events:
+        data = payload if type(payload) is bytes else bytes(payload)
+        if needle in data:
+            try:
+                found += organization_of(data) == wanted
+            except StatementError:
+                continue  # not an event of ours to count: the verification itself passed
+    return found
 
 
 CHECKPOINT_COLUMNS = ("tree_size", "root_hash", "issued_at", "key_id", "signature")
