@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api.http import openapi, problems
+from api.http import openapi, problems, reference
 from api.http.admission import AdmissionMiddleware, AdmissionSettings
 from api.http.metrics import observe_projections
 from api.http.middleware import EdgeMiddleware
@@ -73,6 +73,8 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by api.http.reference from the package, not from a CDN
+        redoc_url=None,
         openapi_tags=[
             {"name": "commands"},
             {"name": "queries"},
@@ -82,6 +84,7 @@ def create_app(
     )
     problems.install(app)
     openapi.install(app)
+    reference.install(app)
     app.include_router(commands.router, tags=["commands"])
     app.include_router(queries.router, tags=["queries"])
     app.include_router(readmodels.router)
