@@ -14,7 +14,7 @@ records, and a note says the receipt carried none of its own.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +39,9 @@ RECEIPT_FORMAT = "campaign-decision-ledger/receipt/v2"
 RECEIPT_V1 = "campaign-decision-ledger/receipt/v1"
 
 
-def statement_of(events: list[Mapping[str, Any]], checkpoint: Checkpoint | None) -> dict[str, Any]:
+def statement_of(
+    events: Sequence[Mapping[str, Any]], checkpoint: Checkpoint | None
+) -> dict[str, Any]:
     """The statement of records given as in a receipt (payload in base64)."""
     return {
         "events": [record_statement(e) for e in events],
