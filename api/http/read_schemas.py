@@ -1,4 +1,4 @@
-"""Response schemas of the read side (views and integrity verification).
+"""Response schemas of the read side (views, integrity verification and receipts).
 
 Each mirrors one row shape of ``projections`` (``projections.views.*`` tables, the query
 dataclasses) after the JSON-ready conversion: ids, decimals and times are strings. Unknown
@@ -265,6 +265,71 @@ class VerifyOut(Out):
     log_events: int = Field(description="Events of the whole log verified, every tenant's")
     checkpoints: int
     findings: list[str]
+
+
+class EventStatement(Out):
+    """What one event of a receipt proves, read from the stored record its proof covers."""
+
+    position: int
+    event_type: str = Field(description="The event class, e.g. Recommendation.Recommended")
+    aggregate_type: str
+    aggregate_id: str
+    aggregate_version: int
+    organization_id: str
+    actor_id: str
+    role: str
+    party: str
+    recorded_at: str = Field(description="The server's time of recording, from the payload")
+
+
+class CheckpointStatement(Out):
+    """The checkpoint a receipt's proofs lead to: who signed, what size, when."""
+
+    key_id: str
+    tree_size: int
+    issued_at: str
+
+
+class ReceiptStatement(Out):
+    """What the receipt proves, in plain fields; verifiers read each again from the proof."""
+
+    events: list[EventStatement]
+    checkpoint: CheckpointStatement | None = Field(description="None while pending")
+
+
+class ReceiptRecord(Out):
+    """One stored record, its leaf, and (once a checkpoint covers it) its inclusion proof."""
+
+    position: int
+    aggregate_id: str
+    version: int
+    topic: str
+    payload: str = Field(description="The stored bytes, base64")
+    leaf_index: int
+    leaf_hash: str = Field(description="base64")
+    inclusion_proof: list[str] | None = Field(
+        default=None, description="base64 hashes, nearest sibling first; absent while pending"
+    )
+
+
+class SignedCheckpointOut(Out):
+    origin: str
+    tree_size: int
+    root_hash: str
+    issued_at: str
+    key_id: str
+    signature: str
+
+
+class ReceiptOut(Out):
+    """A receipt (format campaign-decision-ledger/receipt/v2), verifiable offline."""
+
+    format: str
+    status: str
+    statement: ReceiptStatement
+    events: list[ReceiptRecord]
+    checkpoint: SignedCheckpointOut | None
+    public_keys: dict[str, str] = Field(description="Key id to public key PEM")
 
 
 class AuditPage(PageOf[AuditEntry]):

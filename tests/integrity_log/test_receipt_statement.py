@@ -29,10 +29,16 @@ def proven_receipt(log: Log) -> tuple[dict[str, Any], Any]:
 
 def test_a_receipt_fetched_over_http_states_what_it_proves(api: Api) -> None:
     """GET /v1/receipts: the statement names the event, aggregate, organization, actor, role,
-    time, and the checkpoint's key, size and time; it agrees with the verified proof."""
+    time, and (once proven) the checkpoint's key, size and time; it agrees with the proof."""
     position = recommend_over_http(api)
+    url = f"/v1/receipts?position={position}"
+    pending = api.client.get(url, headers=api.auth("consultant")).json()
+    assert pending["statement"]["checkpoint"] is None
+    assert pending["checkpoint"] is None
+    assert "inclusion_proof" not in pending["events"][0]
+    assert pending["statement"]["events"][0]["actor_id"] == str(api.world.consultant.actor_id)
     assert api.client.post("/v1/integrity/checkpoints", headers=api.auth("operator")).is_success
-    r = api.client.get(f"/v1/receipts?position={position}", headers=api.auth("consultant"))
+    r = api.client.get(url, headers=api.auth("consultant"))
     assert r.status_code == 200, r.text
     receipt = r.json()
     [said] = receipt["statement"]["events"]

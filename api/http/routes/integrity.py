@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 from api.http.commanding import COMMAND_ERRORS
 from api.http.deps import ActorDep, LedgerDep
 from api.http.problems import ApiError
-from api.http.read_schemas import VerifyOut
+from api.http.read_schemas import ReceiptOut, VerifyOut
 from api.http.times import utc_period
 from ledger.application.reads import Reader
 from ledger.errors import NotFound
@@ -106,20 +106,21 @@ def _require_visible(ledger: Any, actor: Actor, position: int) -> None:
 @router.get(
     "/receipts",
     responses=ERRORS,
-    summary="A receipt for stored events: leaf hashes now, inclusion proofs once a "
-    "checkpoint covers them",
+    response_model_exclude_unset=True,  # no inclusion_proof while pending, as the notary gives
+    summary="A receipt for stored events: what they prove, leaf hashes now, inclusion proofs "
+    "once a checkpoint covers them",
 )
 def receipt(
     request: Request,
     ledger: LedgerDep,
     actor: ActorDep,
     position: Annotated[list[int], Query(min_length=1, max_length=50)],
-) -> dict[str, Any]:
+) -> ReceiptOut:
     for p in position:
         if not 1 <= p <= MAX_POSITION:
             raise NotFound("event not found", position=p)
         _require_visible(ledger, actor, p)
-    return notary(request).receipt(position)
+    return ReceiptOut.model_validate(notary(request).receipt(position))
 
 
 def _require_auditor(ledger: Any, actor: Actor, organization_id: UUID) -> None:
