@@ -6,22 +6,33 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api.http import openapi, problems, reference
+from api.http import naming, openapi, problems, reference
 from api.http.admission import AdmissionMiddleware, AdmissionSettings
 from api.http.metrics import observe_projections
 from api.http.middleware import EdgeMiddleware
-from api.http.routes import admin, commands, decisions, health, integrity, queries, readmodels
+from api.http.routes import (
+    admin,
+    commands,
+    decisions,
+    health,
+    integrity,
+    names,
+    queries,
+    readmodels,
+)
 from api.http.runner import LedgerRunner
 from api.keys import KeyStore
 from api.logs import configure_logging
 from api.periodic import Periodic
 from ledger.application.group_commit import GroupCommitter
+from ledger.application.names import Directory
 from ledger.application.service import Ledger
 from ledger.integrity.keyring import Keyring
 from ledger.integrity.notary import Notary
+from ledger.persistence.names import NameStore
 from ledger.settings import Settings
 from projections.service import ReadSide
 
@@ -47,6 +58,8 @@ def create_app(
         keys = KeyStore(settings)
         app.state.ledger = ledger
         app.state.keys = keys
+        app.state.names = NameStore(settings)
+        app.state.directory = Directory(ledger, app.state.names)
         app.state.authenticators = [keys]  # an OIDC/JWT verifier can be appended here
         app.state.notary = Notary(ledger, Keyring.load(settings))
         app.state.committer = GroupCommitter(ledger) if settings.group_commit else None
@@ -66,6 +79,7 @@ def create_app(
             if app.state.read_side is not None:
                 app.state.read_side.close()
             keys.close()
+            app.state.names.close()
             ledger.close()
 
     app = FastAPI(
@@ -75,6 +89,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served by api.http.reference from the package, not from a CDN
         redoc_url=None,
+        dependencies=[Depends(naming.bind)],  # the names beside ids in every read
         openapi_tags=[
             {"name": "commands"},
             {"name": "queries"},
@@ -91,6 +106,7 @@ def create_app(
     app.include_router(decisions.router)
     app.include_router(integrity.router)
     app.include_router(admin.router)
+    app.include_router(names.router)
     app.include_router(health.router)
     app.add_middleware(AdmissionMiddleware, settings=admission or AdmissionSettings())
     app.add_middleware(EdgeMiddleware, max_body=MAX_BODY)  # outside admission: ids, logs

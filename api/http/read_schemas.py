@@ -13,6 +13,13 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+# Beside every id of an actor, an organization or an agency: its name in the directory now
+# (``projections.names``), or None. The id stays the evidence; the name may change or vanish.
+NAME: Any = Field(
+    default=None,
+    description="The display name of the id beside it, current at read time; null when the "
+    "directory has none",
+)
 
 
 class Out(BaseModel):
@@ -36,9 +43,11 @@ class AuditEntry(Out):
     version: int
     recorded_at: str
     actor_id: str
+    actor_name: str | None = NAME
     role: str
     party: str
     organization_id: str
+    organization_name: str | None = NAME
     engagement_id: str | None
     campaign_id: str | None
     recommendation_id: str | None
@@ -69,6 +78,7 @@ class CampaignStateOut(Out):
 
     campaign_id: str
     organization_id: str
+    organization_name: str | None = NAME
     name: str
     objective: str
     status: str
@@ -78,8 +88,10 @@ class CampaignStateOut(Out):
     version: int
     planned_at: str
     planned_by: str
+    planned_by_name: str | None = NAME
     last_change_at: str
     last_change_by: str
+    last_change_by_name: str | None = NAME
     last_change_role: str
     last_change_type: str
     pending_recommendations: int
@@ -95,10 +107,13 @@ class RegisterEntry(Out):
     recommendation_id: str
     position: int
     organization_id: str
+    organization_name: str | None = NAME
     engagement_id: str
     agency_id: str | None
+    agency_name: str | None = NAME
     campaign_id: str | None
     author_id: str
+    author_name: str | None = NAME
     kind: str
     status: str
     revision: int
@@ -110,6 +125,7 @@ class RegisterEntry(Out):
     approved_change: dict[str, Any] | None
     decision: str | None
     decided_by: str | None
+    decided_by_name: str | None = NAME
     decided_role: str | None
     decided_at: str | None
     decision_ms: int | None
@@ -121,6 +137,7 @@ class RegisterEntry(Out):
     implementation: str | None
     implemented_at: str | None
     implemented_by: str | None
+    implemented_by_name: str | None = NAME
     execution_ref: str | None
     deviation_reason: str | None
     version: int
@@ -131,8 +148,10 @@ class DecisionEntry(Out):
     position: int
     recommendation_id: str
     organization_id: str
+    organization_name: str | None = NAME
     engagement_id: str
     actor_id: str
+    actor_name: str | None = NAME
     role: str
     decision: str
     revision: int
@@ -149,6 +168,7 @@ class ReportDecision(Out):
 
     position: int
     actor_id: str
+    actor_name: str | None = NAME
     role: str
     outcome: str = Field(description="approved, approved_with_changes, rejected or escalated")
     revision: int
@@ -166,6 +186,7 @@ class ReportExecution(Out):
     position: int
     campaign_id: str
     actor_id: str
+    actor_name: str | None = NAME
     role: str
     action: str = Field(description="The campaign event: Launched, BudgetAdjusted, ...")
     executed_at: str
@@ -188,13 +209,16 @@ class DecisionRow(Out):
         None, description="Decision report: the recommendation's or (group=decision) decision's"
     )
     organization_id: str
+    organization_name: str | None = NAME
     engagement_id: str
     agency_id: str | None
+    agency_name: str | None = NAME
     campaign_id: str | None
     kind: str
     status: str = Field(description="As read now: undecided past its expiry is expired")
     revision: int
     recommended_by: str
+    recommended_by_name: str | None = NAME
     recommended_at: str
     expires_at: str
     recommended: dict[str, Any]
@@ -217,7 +241,9 @@ class HandlingOut(Out):
 class ConsultantRowOut(Out):
     engagement_id: str
     agency_id: str | None
+    agency_name: str | None = NAME
     consultant_id: str
+    consultant_name: str | None = NAME
     period: str
     recommendations: int
     by_status: dict[str, int]
@@ -233,6 +259,7 @@ class ConsultantRowOut(Out):
 
 class ManagerRowOut(Out):
     actor_id: str
+    actor_name: str | None = NAME
     decisions: int
     by_decision: dict[str, int]
     median_decision_ms: int | None
@@ -356,6 +383,7 @@ class ExceptionEntry(Out):
     at: str | None = Field(description="When it arose: execution, approval, escalation, expiry")
     age_days: float | None = Field(description="Days from `at` to now")
     organization_id: str
+    organization_name: str | None = NAME
     campaign_id: str | None
     recommendation_id: str | None
     recommendation: DecisionRow | None = Field(description="The recommendation whole, if any")

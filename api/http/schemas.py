@@ -14,7 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
 from pydantic.fields import FieldInfo
 
+from api.http.read_schemas import NAME
 from ledger import commands as c
+from ledger.names import DisplayName, NameAction, NameKind
 
 SERVER_FIELDS = ("expected_version",)
 
@@ -100,9 +102,11 @@ class Page(BaseModel):
 
 class Envelope(BaseModel):
     actor_id: str
+    actor_name: str | None = NAME
     role: str
     party: str
     organization_id: str
+    organization_name: str | None = NAME
     engagement_id: str | None
     correlation_id: str
     causation_id: str | None
@@ -134,6 +138,7 @@ class BudgetOut(BaseModel):
 class CampaignOut(BaseModel):
     id: str
     organization_id: str
+    organization_name: str | None = NAME
     version: int
     name: str
     objective: str
@@ -159,9 +164,11 @@ class RevisionOut(BaseModel):
 class RecommendationOut(BaseModel):
     id: str
     organization_id: str
+    organization_name: str | None = NAME
     engagement_id: str
     campaign_id: str | None
     author_id: str
+    author_name: str | None = NAME
     kind: str
     status: str
     version: int
@@ -185,3 +192,44 @@ class OrganizationOut(BaseModel):
     your_engagements: list[str]
     memberships: list[dict[str, Any]] | None = None
     engagements: list[dict[str, Any]] | None = None
+
+
+class NameBody(BaseModel):
+    """A display name for the id in the path (ADR 0014)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={"examples": [{"kind": "actor", "name": "Ada Lovelace"}]},
+    )
+    kind: NameKind
+    name: DisplayName
+
+
+class NameOut(BaseModel):
+    subject_id: str
+    kind: NameKind
+    name: str
+    set_by: str
+    set_by_name: str | None = NAME
+    set_at: str
+
+
+class NameChangeOut(BaseModel):
+    """One change of a name: both names are null on every line once the name is erased."""
+
+    sequence: int
+    subject_id: str
+    kind: NameKind
+    action: NameAction
+    name_from: str | None
+    name_to: str | None
+    actor_id: str
+    actor_name: str | None = NAME
+    at: str
+    via: str = Field(description="api or cli")
+
+
+class NameHistoryOut(BaseModel):
+    subject_id: str
+    changes: list[NameChangeOut]

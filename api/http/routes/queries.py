@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from api.http import views
 from api.http.commanding import COMMAND_ERRORS
 from api.http.deps import ActorDep, LedgerDep
+from api.http.naming import named
 from api.http.problems import ApiError
 from api.http.schemas import CampaignOut, HistoryOut, OrganizationOut, Page, RecommendationOut
 from api.http.times import utc
@@ -65,7 +66,8 @@ def _aware(as_of: datetime | None) -> datetime | None:
 
 
 def tagged(body: dict[str, Any], version: int) -> JSONResponse:
-    return JSONResponse(body, headers={"ETag": f'"{version}"'})
+    """``body`` with the names beside its ids, its version as ETag."""
+    return JSONResponse(named(body), headers={"ETag": f'"{version}"'})
 
 
 @router.get(
@@ -120,10 +122,8 @@ def get_recommendation(
 def get_history(
     ledger: LedgerDep, actor: ActorDep, aggregate_id: Annotated[UUID, Path()]
 ) -> dict[str, Any]:
-    return {
-        "aggregate_id": str(aggregate_id),
-        "events": Reader(ledger).history(actor, aggregate_id),
-    }
+    events = Reader(ledger).history(actor, aggregate_id)
+    return {"aggregate_id": str(aggregate_id), "events": named(events)}
 
 
 def _scan(
@@ -170,7 +170,7 @@ def _listed(
             rec = reader._get(Recommendation, ident, "recommendation")
             if reader.can_read_recommendation(actor, org, rec):
                 items.append(views.recommendation(rec, ledger.clock()))
-    return {"items": items, "next_cursor": encode_cursor(last) if last else None}
+    return {"items": named(items), "next_cursor": encode_cursor(last) if last else None}
 
 
 @router.get(

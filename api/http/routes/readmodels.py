@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from api.http.commanding import COMMAND_ERRORS
 from api.http.deps import ActorDep, LedgerDep
+from api.http.naming import named
 from api.http.problems import ApiError
 from api.http.read_schemas import (
     AuditPage,
@@ -64,10 +65,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def answer(model: type[M], body: Any, response: Response, position: int, after: int | None) -> M:
-    """``body`` as ``model`` (FastAPI validates it again on the way out), with the position
-    headers."""
+    """``body`` as ``model`` (FastAPI validates it again on the way out), with the names
+    beside its ids and the position headers."""
     response.headers.update(position_headers(position, after))
-    return model.model_validate(jsonable(body))
+    return model.model_validate(named(jsonable(body)))
 
 
 def page_body(page: Any) -> dict[str, Any]:

@@ -100,6 +100,23 @@ READS: dict[Read, frozenset[Role]] = {
 }
 
 
+class Naming(StrEnum):
+    """What can be done with the name directory (``policy.names`` holds the rules)."""
+
+    MEMBERS = "set or erase a member's name, read its history"
+    ANYONE = "set or erase any name (organizations and agencies too), read its history"
+    READ = "read a name"
+
+
+# Reading a name needs no role: whoever reads a record naming an id reads its name beside it
+# (``policy.names.may_read_name``); the set is empty, the rule is the special one.
+NAMES: dict[Naming, frozenset[Role]] = {
+    Naming.MEMBERS: frozenset({AD, OP}),
+    Naming.ANYONE: frozenset({OP}),
+    Naming.READ: frozenset(),
+}
+
+
 ROLE_ORDER = (M, X, AU, AD, API, C, OP, S)
 
 
@@ -120,4 +137,13 @@ def read_rows() -> list[tuple[str, str, str]]:
     return [
         (read.value, who(roles), "its engagements' part" if read in SCOPED_READS else "no")
         for read, roles in READS.items()
+    ]
+
+
+def name_rows() -> list[tuple[str, str]]:
+    """The name directory's table: what, who (an empty set: the read rule of
+    ``policy.names``, no role)."""
+    return [
+        (what.value, who(roles) or "whoever reads a record naming the id")
+        for what, roles in NAMES.items()
     ]
