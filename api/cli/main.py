@@ -22,6 +22,7 @@ from psycopg_pool import PoolTimeout
 from typer.core import TyperGroup
 
 from api.cli import integrity as integrity_cli
+from api.cli import names as names_cli
 from api.cli import projections as projections_cli
 from api.cli import serving
 from api.cli.demo import seed_store
@@ -81,6 +82,7 @@ app.add_typer(orgs, name="orgs")
 app.add_typer(roles, name="roles")
 app.add_typer(engagements, name="engagements")
 app.add_typer(keys_app, name="keys")
+app.add_typer(names_cli.names_app, name="names")
 app.add_typer(integrity_cli.bundle_app, name="bundle")
 app.add_typer(projections_cli.projections_app, name="projections")
 app.command()(projections_cli.export)

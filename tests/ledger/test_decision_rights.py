@@ -17,7 +17,7 @@ import pytest
 from ledger import commands as c
 from ledger.domain.base import LedgerAggregate
 from ledger.errors import Forbidden, NotFound
-from ledger.policy.table import COMMANDS, command_rows, party_of, read_rows
+from ledger.policy.table import COMMANDS, command_rows, name_rows, party_of, read_rows
 from ledger.values import Role
 from tests.ledger.checks import store_state
 from tests.ledger.scenarios import ROLES, SCENARIOS, callers
@@ -89,6 +89,11 @@ def test_the_document_shows_the_command_table_of_the_code() -> None:
 def test_the_document_shows_the_read_table_of_the_code() -> None:
     """docs/decision-rights.md lists every read with exactly the policy's readers."""
     assert _doc_table("Reads") == read_rows()
+
+
+def test_the_document_shows_the_name_table_of_the_code() -> None:
+    """docs/decision-rights.md lists who may set, erase and read names as the policy does."""
+    assert _doc_table("Names") == name_rows()
 
 
 def test_no_module_outside_the_policy_defines_a_role_set_or_compares_roles() -> None:
