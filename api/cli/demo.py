@@ -13,8 +13,11 @@ from uuid import UUID, uuid4
 
 from api.keys import KeyStore
 from ledger import commands as c
+from ledger.application.names import Directory
 from ledger.application.service import Ledger
 from ledger.identity import Actor
+from ledger.names import NameKind, SetName
+from ledger.persistence.names import NameStore
 from ledger.settings import Settings
 from ledger.values import (
     Budget,
@@ -319,12 +322,45 @@ def seed(ledger: Ledger, keys: KeyStore, clock: SimClock) -> dict[str, Any]:
     return {"actors": people, **d.out}
 
 
+# The demo's display names (ADR 0014): in the name directory, never in the events.
+PEOPLE = {
+    "operator": "Olga Operator",
+    "consultant_1": "Chidi Okafor",
+    "consultant_2": "Ines Duarte",
+    "manager_a": "Mia Schulz",
+    "executive_a": "Erik Lund",
+    "auditor_a": "Ana Costa",
+    "manager_b": "Marc Petit",
+    "executive_b": "Elena Rossi",
+    "auditor_b": "Aiko Tanaka",
+}
+ORGANIZATIONS = {"client_a": "Client A Retail GmbH", "client_b": "Client B Travel SA"}
+AGENCY = "Northwind Digital"
+
+
+def name_people(directory: Directory, data: dict[str, Any]) -> None:
+    """Give the demo's people, organizations and agency their names, as its operator."""
+    actors = data["actors"]
+    by = Actor(UUID(actors["operator"]["actor_id"]), operator=True)
+    named = [(actors[k]["actor_id"], NameKind.ACTOR, v) for k, v in PEOPLE.items()]
+    named += [
+        (data["organizations"][k], NameKind.ORGANIZATION, v) for k, v in ORGANIZATIONS.items()
+    ]
+    named.append((data["agency_id"], NameKind.AGENCY, AGENCY))
+    for ident, kind, name in named:
+        directory.set(by, SetName(subject_id=UUID(ident), kind=kind, name=name), None, "cli")
+
+
 def seed_store(settings: Settings) -> dict[str, Any]:
     clock = SimClock(datetime.now(UTC) - timedelta(days=30))
     ledger = Ledger(settings, clock=clock)
     keys = KeyStore(settings)
+    names = NameStore(settings)
     try:
-        return seed(ledger, keys, clock)
+        data = seed(ledger, keys, clock)
+        name_people(Directory(ledger, names), data)
+        return data
     finally:
+        names.close()
         keys.close()
         ledger.close()
