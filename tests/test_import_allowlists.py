@@ -33,7 +33,10 @@ INTEGRITY_CORE = {
 }
 ALLOWED = {
     # the policy: the domain, the public face, commands (its table is keyed by command class)
-    "ledger.policy": PURE_STDLIB | LEDGER_FACE | {"ledger.commands", "ledger.domain", "babel"},
+    # and the name directory's kinds (``ledger.names``, who may name what: ADR 0014)
+    "ledger.policy": PURE_STDLIB
+    | LEDGER_FACE
+    | {"ledger.commands", "ledger.domain", "ledger.names", "babel"},
     # the domain: the library's aggregate base, and values (eventsourcing is one external
     # package to the graph: that it uses only eventsourcing.domain is read in review)
     "ledger.domain": PURE_STDLIB | LEDGER_FACE | {"eventsourcing"},
