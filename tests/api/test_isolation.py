@@ -17,8 +17,8 @@ def other_org(api: Api) -> tuple[World, UUID]:
     return other, other.recommend()
 
 
-def example_body(api: Api, path: str) -> dict[str, Any]:
-    schema = api.app.openapi()["paths"][path]["post"]
+def example_body(api: Api, path: str, method: str = "post") -> dict[str, Any]:
+    schema = api.app.openapi()["paths"][path][method]
     ref = (
         schema.get("requestBody", {})
         .get("content", {})
@@ -43,6 +43,7 @@ def test_every_id_bearing_route_answers_404_for_another_organizations_ids(
         "campaign_id": other.campaign_id,
         "recommendation_id": rec,
         "engagement_id": other.engagement_id,
+        "subject_id": other.org_id,  # the name directory, asked as a member of B
     }
     before = len(api.world.events())
     checked = 0
@@ -54,10 +55,14 @@ def test_every_id_bearing_route_answers_404_for_another_organizations_ids(
             path = template.replace("{aggregate_id}", str(target))
             for name, value in ids.items():
                 path = path.replace("{" + name + "}", str(value))
+            params = {"organization_id": str(other.org_id)} if "{subject_id}" in template else None
             if method == "get":
-                r = api.client.get(path, headers=api.auth(who))
+                r = api.client.get(path, params=params, headers=api.auth(who))
             else:
-                r = api.client.post(path, json=example_body(api, template), headers=api.auth(who))
+                body = example_body(api, template, method)
+                r = api.client.request(
+                    method.upper(), path, params=params, json=body, headers=api.auth(who)
+                )
             assert r.status_code == 404, (method, path, r.status_code, r.text)
             text = r.text
             leaked = [str(other.org_id), str(other.campaign_id), str(rec), "Client A"]
