@@ -6,7 +6,7 @@ directory gives that id now (None when it has none), all ids resolved in one loo
 ``consultant_ids`` gets ``consultant_names`` (in the same order). Other ids (campaigns,
 recommendations, engagements, events) are not people and keep no name field. Nothing under a
 ``payload`` key is touched: that is a stored event exactly as recorded. The id is never
-changed or dropped: it stays the evidence, the name is a reading aid (ADR 0014).
+changed or dropped: it stays the evidence, the name is a reading aid (ADR 0015).
 """
 
 from __future__ import annotations

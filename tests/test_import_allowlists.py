@@ -33,7 +33,7 @@ INTEGRITY_CORE = {
 }
 ALLOWED = {
     # the policy: the domain, the public face, commands (its table is keyed by command class)
-    # and the name directory's kinds (``ledger.names``, who may name what: ADR 0014)
+    # and the name directory's kinds (``ledger.names``, who may name what: ADR 0015)
     "ledger.policy": PURE_STDLIB
     | LEDGER_FACE
     | {"ledger.commands", "ledger.domain", "ledger.names", "babel"},

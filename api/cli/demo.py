@@ -322,7 +322,7 @@ def seed(ledger: Ledger, keys: KeyStore, clock: SimClock) -> dict[str, Any]:
     return {"actors": people, **d.out}
 
 
-# The demo's display names (ADR 0014): in the name directory, never in the events.
+# The demo's display names (ADR 0015): in the name directory, never in the events.
 PEOPLE = {
     "operator": "Olga Operator",
     "consultant_1": "Chidi Okafor",

@@ -195,7 +195,7 @@ class OrganizationOut(BaseModel):
 
 
 class NameBody(BaseModel):
-    """A display name for the id in the path (ADR 0014)."""
+    """A display name for the id in the path (ADR 0015)."""
 
     model_config = ConfigDict(
         extra="forbid",

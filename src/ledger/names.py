@@ -2,7 +2,7 @@
 
 A name is personal data, not evidence: it lives in the name directory
 (``ledger.persistence.names``), beside the event log and never in it, and every read shows
-it next to the id it names (ADR 0014). The id stays the evidence.
+it next to the id it names (ADR 0015). The id stays the evidence.
 
 A name's rules are those of a command's text, stricter: not blank (surrounding whitespace is
 trimmed), at most ``MAX_NAME`` characters, and no control character at all (NUL, the rest of

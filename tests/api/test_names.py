@@ -1,5 +1,5 @@
 """The name directory over HTTP, on SQLite and PostgreSQL: set, read, history, erasure,
-refusals, and the name beside the id in every read (ADR 0014)."""
+refusals, and the name beside the id in every read (ADR 0015)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The name directory: display names for actors, organizations and agencies, kept beside
-the event log (personal data, not evidence; ADR 0014). Setting, reading the history of and
+the event log (personal data, not evidence; ADR 0015). Setting, reading the history of and
 erasing a name are the operator's for any id, and an admin's for its organization's members
 (``?organization_id=``); reading one name is for whoever sees a record naming the id."""
 

@@ -3,7 +3,7 @@ the store (``ledger.persistence.names``). The HTTP routes and the CLI both call 
 
 An organization is named by the caller when it acts as that organization's admin (or reads
 a name as one who sees it); an operator needs none. Nothing here appends an event: names are
-not evidence (ADR 0014).
+not evidence (ADR 0015).
 """
 
 from __future__ import annotations
