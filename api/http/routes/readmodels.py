@@ -9,6 +9,7 @@ waits, at most two seconds, until the projections have applied it; the answer ca
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
@@ -36,7 +37,7 @@ from api.http.times import utc_period
 from ledger.application.reads import Reader
 from ledger.jsonready import jsonable
 from ledger.policy.table import Read
-from projections.export import MEDIA_TYPES, export_audit
+from projections.export import MEDIA_TYPES, Export, prepare
 from projections.queries import audit, campaigns, exceptions, register, report
 from projections.queries.audit import AuditFilter
 from projections.queries.exceptions import ExceptionKind
@@ -109,6 +110,10 @@ def audit_trail(
         Literal["csv", "ndjson"] | None,
         Query(alias="format", description="Stream every matching entry instead of a page"),
     ] = None,
+    bom: Annotated[
+        bool,
+        Query(description="CSV only: begin with a UTF-8 byte order mark (for spreadsheets)"),
+    ] = False,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Any:
     since, until = utc_period(since, until)
@@ -131,15 +136,26 @@ def audit_trail(
     )
     db = read_side(request).db
     if fmt is not None:
-        return StreamingResponse(
-            export_audit(db, flt, fmt),
-            media_type=MEDIA_TYPES[fmt],
-            headers={
-                "Content-Disposition": f'attachment; filename="audit-{organization_id}.{fmt}"'
-            },
-        )
+        return streamed(prepare(db, flt, fmt, bom=bom), organization_id)
     page = audit.audit_trail(db, flt, cursor=cursor, limit=limit)
     return answer(AuditPage, page_body(page), response, reached or page.position, after)
+
+
+def streamed(export: Export, organization_id: UUID) -> StreamingResponse:
+    """An export as UTF-8 text; what it holds in headers (the body stays plain CSV or
+    NDJSON): ``X-Ledger-Position`` the last log position it covers, ``X-Ledger-Exported-At``
+    and ``X-Ledger-Export-Filter`` (the filter as ASCII JSON)."""
+    meta = export.meta()
+    return StreamingResponse(
+        export.chunks(),
+        media_type=f"{MEDIA_TYPES[export.fmt]}; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="audit-{organization_id}.{export.fmt}"',
+            "X-Ledger-Position": str(export.position),
+            "X-Ledger-Exported-At": meta["exported_at"],
+            "X-Ledger-Export-Filter": json.dumps(meta["filter"], sort_keys=True),
+        },
+    )
 
 
 @router.get(

@@ -1,0 +1,217 @@
+"""An audit entry as flat CSV cells: fixed columns, plain text, no formulas.
+
+The audit view keeps three columns as JSON text (``budget_from``, ``budget_to`` and
+``details``, the event's own fields). A CSV export spreads them over fixed columns named by
+their path: ``budget_to.amount``, ``details.settings_to.approval_limit``,
+``details.change.budget.amount``... (:data:`CSV_COLUMNS`, documented in docs/api.md). A
+cell is text, never JSON:
+
+- a list of values is joined with ``"; "`` (``ppc; social``); a list of objects (KPI
+  targets) writes each as ``key=value`` pairs joined with ``", "`` (``metric=cpa,
+  target=40, unit=EUR; metric=roas, ...``);
+- ``true``/``false`` for booleans, the empty cell for null;
+- a value the column list does not know yet (an event field added later) is kept in
+  ``details.other`` as ``path=value`` pairs joined with ``"; "`` (``details.new_field=x``),
+  in path order, so nothing is dropped; ``details.originator_topic`` and the detail fields the view already copies
+  into a column of the same name (``budget`` of a plan, ``budget_from``, ``budget_to``,
+  ``status_from``, ``status_to``) are not repeated;
+- a cell that a spreadsheet would read as a formula (it starts with ``=``, ``+``, ``-``,
+  ``@``, a tab or a carriage return: OWASP, "CSV Injection") is prefixed with a single
+  quote, unless the whole cell is a plain decimal number such as ``-5.00``, which a
+  spreadsheet reads as a number and which therefore stays as it is, in every column;
+- U+0000 and lone surrogates (which UTF-8 cannot hold) are written as U+FFFD, as the read
+  tables store them (``projections.codec.storable``).
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+from typing import Any
+
+from projections.codec import storable
+from projections.views.audit import COLUMNS, JSON_COLUMNS
+
+MONEY = ("amount", "currency")
+BUDGET = (*MONEY, "period")
+SETTINGS = ("name", "default_currency", "approval_limit", "limit_period", "time_zone")
+TERMS = ("consultant_ids", "channels", "campaign_ids", "ends_at")
+CHANGE = (*(f"budget.{k}" for k in BUDGET), "kpi_targets", "channels")
+
+
+def _under(prefix: str, keys: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{prefix}.{k}" for k in keys)
+
+
+# The event fields (``details``), by the aggregate whose events carry them.
+DETAILS = (
+    # organization
+    "name",
+    "default_currency",
+    "approval_limit",
+    *_under("settings_from", SETTINGS),
+    *_under("settings_to", SETTINGS),
+    "member_id",
+    "member_role",
+    "agency_id",
+    "consultant_ids",
+    "channels",
+    "campaign_ids",
+    "starts_at",
+    "ends_at",
+    *_under("terms_from", TERMS),
+    *_under("terms_to", TERMS),
+    # campaign
+    "objective",
+    "kpi_targets",
+    "implements.recommendation_id",
+    "implements.revision",
+    "deviation_reason",
+    "note",
+    "authority",
+    "allowance_used",
+    "targets_from",
+    "targets_to",
+    "channels_from",
+    "channels_to",
+    "period_start",
+    "period_end",
+    *_under("spend", MONEY),
+    "impressions",
+    "clicks",
+    "conversions",
+    *_under("revenue", MONEY),
+    "corrects_version",
+    # recommendation
+    "campaign_id",
+    "kind",
+    *_under("change", CHANGE),
+    "rationale",
+    "evidence",
+    "expected_impact",
+    "expires_at",
+    "revision",
+    *_under("approved_change", CHANGE),
+    "awaiting_executive",
+    "reason_code",
+    "reason_text",
+    "reason",
+    "execution.campaign_id",
+    "execution.version",
+    "execution.type",
+    "as_approved",
+)
+# Detail fields the view already holds in a column of the same name, or not worth a column.
+REPEATED = ("originator_topic", "budget", "budget_from", "budget_to", "status_from", "status_to")
+OTHER = "details.other"
+PLAIN = tuple(c for c in COLUMNS if c not in JSON_COLUMNS)
+# Columns of the view that hold text a caller wrote (the others hold ids, numbers, times and
+# names of the ledger's own): the only plain columns a formula could reach.
+FREE_TEXT = ("reason", "correlation_id", "causation_id")
+CSV_COLUMNS = (
+    *PLAIN,
+    *_under("budget_from", BUDGET),
+    *_under("budget_to", BUDGET),
+    *_under("details", DETAILS),
+    OTHER,
+)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?").fullmatch
+
+_STARTS = frozenset(FORMULA_START)
+_INDEX = {c: i for i, c in enumerate(CSV_COLUMNS)}
+_PLAIN = operator.itemgetter(*PLAIN)
+_FREE = tuple(_INDEX[c] for c in FREE_TEXT)
+_BLANK = [None] * (len(CSV_COLUMNS) - len(PLAIN))  # csv writes None as an empty cell
+_OTHER = _INDEX[OTHER]
+Tree = dict[str, "int | Tree"]
+
+
+def _tree(prefix: str) -> Tree:
+    """The cells of one JSON column's values, as nested keys: ``{"change": {"budget":
+    {"amount": 57, ...}, ...}, ...}`` (an index into :data:`CSV_COLUMNS` at each leaf)."""
+    tree: Tree = {}
+    for column, i in _INDEX.items():
+        if column.startswith(prefix + ".") and column != OTHER:
+            *inner, leaf = column.removeprefix(prefix + ".").split(".")
+            node = tree
+            for key in inner:
+                found = node.setdefault(key, {})
+                assert isinstance(found, dict)
+                node = found
+            node[leaf] = i
+    return tree
+
+
+_TREES = tuple((c, _tree(c)) for c in ("budget_from", "budget_to", "details"))
+
+
+def neutral(cell: str) -> str:
+    """``cell`` as a spreadsheet cannot run it: a leading single quote before a formula
+    start, except on a plain decimal number."""
+    if cell[:1] in _STARTS and NUMBER(cell) is None:
+        return "'" + cell
+    return cell
+
+
+def text(value: Any) -> str:
+    """One decoded JSON value as the text of a cell (before neutralising)."""
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is list:
+        return "; ".join([text(v) for v in value])
+    if type(value) is dict:  # an object inside a list
+        return ", ".join([f"{k}={text(v)}" for k, v in value.items()])
+    return str(value)
+
+
+def _spread(obj: dict[str, Any], tree: Tree, path: str, out: list[Any], other: list[str]) -> None:
+    """The values inside ``obj`` (a decoded JSON column) into their cells; ``path=value``
+    into ``other`` for those that have none. Lists are values, not objects."""
+    for key, value in obj.items():
+        node = tree.get(key)
+        if type(node) is int:
+            if value is not None:
+                out[node] = neutral(text(value))
+        elif type(value) is dict:
+            _spread(value, node or {}, f"{path}.{key}", out, other)
+        elif value is not None:
+            other.append(f"{path}.{key}={text(value)}")
+
+
+def cells(row: dict[str, Any]) -> list[Any]:
+    """One audit row as its CSV cells, in :data:`CSV_COLUMNS` order, neutralised (None is
+    the empty cell)."""
+    out = [*_PLAIN(row), *_BLANK]
+    for i in _FREE:
+        if out[i] is not None:
+            out[i] = neutral(storable(out[i]))
+    other: list[str] = []
+    for column, tree in _TREES:
+        raw = row[column]
+        if raw:
+            decoded = json.loads(raw)
+            if "\\u" in raw:  # stored JSON is ASCII: only an escape brings U+0000 or a surrogate
+                decoded = _storable(decoded)
+            if column == "details":
+                for key in REPEATED:
+                    decoded.pop(key, None)
+            _spread(decoded, tree, column, out, other)
+    if other:
+        out[_OTHER] = neutral("; ".join(sorted(other)))
+    return out
+
+
+def _storable(value: Any) -> Any:
+    if type(value) is dict:
+        return {k: _storable(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_storable(v) for v in value]
+    return storable(value)
