@@ -40,6 +40,7 @@ from projections.codec import REPLACEMENT, UNSTORABLE, loads, ts
 from projections.db import Database
 from projections.flat import CSV_COLUMNS, cells
 from projections.queries.audit import AuditFilter, select
+from projections.queries.paging import Where
 from projections.views.audit import COLUMNS, JSON_COLUMNS
 from projections.views.audit import PROJECTION as AUDIT
 
@@ -82,10 +83,20 @@ class Export:
             "bom": self.bom,
         }
 
+    def _where(self) -> Where:
+        return self.flt.where().raw("position <= ?", self.position)
+
+    def count(self) -> int:
+        """The number of entries the export holds (for a progress bar)."""
+        where = self._where()
+        with self.db.transaction() as tx:
+            vtx = tx.with_names(AUDIT.names(self.generation))
+            text = "SELECT COUNT(*) FROM {audit}" + where.sql()  # noqa: S608 - as in queries.audit
+            return int(vtx.scalar(text, where.params))
+
     def chunks(self, progress: Progress = _nothing) -> Generator[str]:
         """The export as text chunks; ``progress`` is told the rows of each chunk."""
-        where = self.flt.where()
-        where.raw("position <= ?", self.position)
+        where = self._where()
         rows = self.db.stream(
             select(where),
             where.params,

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import typer
 
+from api.cli.mistakes import Mistake, require_store
 from api.logs import configure_logging
 from ledger.application.service import Ledger
 from ledger.integrity.bundle import load_public_keys, verify_bundle
@@ -36,6 +37,7 @@ receipt_app = typer.Typer(help="Receipts of recorded events", no_args_is_help=Tr
 
 def _open() -> tuple[Ledger, Notary]:
     settings = Settings()
+    require_store(settings)
     configure_logging(settings.log_format, level=30)
     ledger = Ledger(settings)
     return ledger, Notary(ledger, Keyring.load(settings))
@@ -203,8 +205,7 @@ def protect(
         Ledger(settings).close()  # creates the tables when the owner runs it first
         where = install_protection(settings, grant_to)
     except ProtectionUnavailable as e:
-        typer.echo(f"not available: {e}", err=True)
-        raise typer.Exit(2) from None
+        raise Mistake(f"not available: {e}") from None
     typer.echo(
         f"protected {', '.join(where.tables)} in schema {where.schema}: UPDATE, DELETE and "
         "TRUNCATE are refused"

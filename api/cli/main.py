@@ -13,60 +13,24 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
-import psycopg
 import typer
-from eventsourcing.persistence import InterfaceError, OperationalError
-from psycopg_pool import PoolTimeout
-from typer.core import TyperGroup
 
 from api.cli import integrity as integrity_cli
 from api.cli import names as names_cli
 from api.cli import projections as projections_cli
 from api.cli import serving
 from api.cli.demo import seed_store
+from api.cli.mistakes import LedgerGroup, Mistake
+from api.cli.operator import operator
 from api.keys import KeyStore
 from api.logs import configure_logging
 from ledger import commands as c
 from ledger.application.service import Ledger
-from ledger.errors import ConfigurationError, LedgerError
-from ledger.identity import Actor
 from ledger.persistence.store import describe, eventsourcing_env
 from ledger.settings import Settings
 from ledger.values import Channel, MemberRole
-from projections.errors import ProjectionError
-
-# A store that refuses the connection (wrong role or password, no such database, down).
-UNREACHABLE = (psycopg.OperationalError, OperationalError, InterfaceError, PoolTimeout)
-
-
-# A path the user named that cannot be read or written.
-FILE_MISTAKES = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
-
-
-class LedgerGroup(TyperGroup):
-    """The top command group: a setting the ledger cannot run with, a store it cannot
-    reach, a refusal of the ledger or the read side, or a path that cannot be used stops
-    any command with one line on stderr and exit code 2, not a traceback."""
-
-    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context: not public API
-        try:
-            return super().invoke(ctx)
-        except ConfigurationError as e:
-            typer.echo(f"ledger: configuration error: {e}", err=True)
-            raise typer.Exit(2) from None
-        except UNREACHABLE as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            typer.echo(f"ledger: the store cannot be reached: {first}", err=True)
-            raise typer.Exit(2) from None
-        except (LedgerError, ProjectionError) as e:  # a refusal or a read-side refusal
-            typer.echo(f"ledger: error: {e}", err=True)
-            raise typer.Exit(2) from None
-        except FILE_MISTAKES as e:
-            typer.echo(f"ledger: error: {e.strerror}: {e.filename}", err=True)
-            raise typer.Exit(2) from None
-
 
 app = typer.Typer(
     help="Campaign Decision Ledger",
@@ -92,23 +56,14 @@ app.command()(integrity_cli.checkpoint)
 app.command()(integrity_cli.protect)
 app.add_typer(integrity_cli.receipt_app, name="receipt")
 
-CLI_OPERATOR = uuid5(NAMESPACE_URL, "urn:campaign-decision-ledger:cli-operator")
 DEMO_FILE = Path(".ledger/demo.json")
-
-
-def operator() -> Actor:
-    """The CLI acts as the platform operator named by LEDGER_OPERATOR_ID (or a fixed id)."""
-    return Actor(Settings().operator_id or CLI_OPERATOR, operator=True)
 
 
 def run(command: c.Command) -> None:
     configure_logging(Settings().log_format)
     ledger = Ledger(Settings())
     try:
-        result = ledger.execute(command, operator())
-    except LedgerError as e:
-        typer.echo(f"refused: {e.code}: {e}", err=True)
-        raise typer.Exit(2) from None
+        result = ledger.execute(command, operator())  # a refusal: one line (api.cli.mistakes)
     finally:
         ledger.close()
     typer.echo(json.dumps(result.as_dict(), indent=2))
@@ -132,10 +87,22 @@ def _store_is_empty(settings: Settings) -> bool:
 @app.command()
 def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print ids and keys as JSON")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help=f"Seed another dataset into a store that is not empty (and replace {DEMO_FILE})",
+        ),
+    ] = False,
 ) -> None:
-    """Seed a realistic demo dataset into the configured store and issue demo API keys."""
+    """Seed a realistic demo dataset into an empty store and issue demo API keys."""
     settings = Settings()
     configure_logging("json" if as_json else settings.log_format, level=30)
+    if not force and not _store_is_empty(settings):
+        raise Mistake(
+            f"the store {describe(settings)} is not empty: 'ledger demo' seeds an empty one "
+            f"(--force seeds another dataset beside it and replaces {DEMO_FILE})"
+        )
     data = seed_store(settings)
     _write_demo(data)
     if as_json:
@@ -150,15 +117,17 @@ def demo(
 def demo_env(path: Annotated[Path, typer.Option(help="The demo file")] = DEMO_FILE) -> None:
     """Print shell exports of the demo's keys and ids: eval "$(ledger demo-env)"."""
     if not path.exists():
-        typer.echo(f"no demo data at {path}: run 'ledger demo' or 'ledger serve --demo'", err=True)
-        raise typer.Exit(2)
-    data = json.loads(path.read_text())
-    lines = [f"export {name.upper()}={p['api_key']}" for name, p in data["actors"].items()]
-    lines += [f"export {name.upper()}_ID={p['actor_id']}" for name, p in data["actors"].items()]
-    lines += [f"export ORG_{k[-1].upper()}={v}" for k, v in data["organizations"].items()]
-    lines += [f"export ENG_{k[-1].upper()}={v}" for k, v in data["engagements"].items()]
-    lines += [f"export CAMPAIGN_{k.upper()}={v}" for k, v in data["campaigns"].items()]
-    lines += [f"export REC_{k.upper()}={v}" for k, v in data["recommendations"].items()]
+        raise Mistake(f"no demo data at {path}: run 'ledger demo' or 'ledger serve --demo'")
+    try:
+        data = json.loads(path.read_text())
+        lines = [f"export {name.upper()}={p['api_key']}" for name, p in data["actors"].items()]
+        lines += [f"export {n.upper()}_ID={p['actor_id']}" for n, p in data["actors"].items()]
+        lines += [f"export ORG_{k[-1].upper()}={v}" for k, v in data["organizations"].items()]
+        lines += [f"export ENG_{k[-1].upper()}={v}" for k, v in data["engagements"].items()]
+        lines += [f"export CAMPAIGN_{k.upper()}={v}" for k, v in data["campaigns"].items()]
+        lines += [f"export REC_{k.upper()}={v}" for k, v in data["recommendations"].items()]
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise Mistake(f"{path} is not the file 'ledger demo' writes ({type(e).__name__})") from None
     typer.echo("\n".join(lines))
 
 
@@ -224,8 +193,7 @@ def org_create(
     try:
         limit = Decimal(approval_limit)
     except InvalidOperation:
-        typer.echo("refused: approval limit must be a decimal", err=True)
-        raise typer.Exit(2) from None
+        raise Mistake(f"--approval-limit must be a decimal, not {approval_limit!r}") from None
     run(c.CreateOrganization(name=name, default_currency=currency, approval_limit=limit))
 
 
@@ -308,8 +276,7 @@ def key_revoke(key_id: str) -> None:
     store = KeyStore(Settings())
     try:
         if not store.revoke(key_id):
-            typer.echo("refused: no active key with this id", err=True)
-            raise typer.Exit(2)
+            raise Mistake(f"no active key has the id {key_id!r}")
     finally:
         store.close()
     typer.echo(f"revoked {key_id}")

@@ -14,18 +14,26 @@ from uuid import UUID
 
 import typer
 
+from api.cli import exporting
+from api.cli.mistakes import require_store
+from api.cli.operator import operator
 from api.logs import configure_logging
+from ledger.application.reads import Reader
 from ledger.application.service import Ledger
+from ledger.periods import period
 from ledger.settings import Settings
-from projections.export import export_audit
+from projections.export import prepare
 from projections.queries.audit import AuditFilter
 from projections.service import ReadSide
+from projections.views.audit import PROJECTION as AUDIT
 
 projections_app = typer.Typer(help="Read models built from the event log", no_args_is_help=True)
 
 
-def _open() -> tuple[Ledger, ReadSide]:
+def _open(*, existing: bool = True) -> tuple[Ledger, ReadSide]:
     settings = Settings()
+    if existing:
+        require_store(settings)
     configure_logging(settings.log_format)
     ledger = Ledger(settings)
     return ledger, ReadSide(ledger)
@@ -35,7 +43,7 @@ def _open() -> tuple[Ledger, ReadSide]:
 def run() -> None:
     """Apply new events to every projection until stopped (SIGTERM or Ctrl-C). Several
     workers may run: a lease lets one apply each projection and another take over."""
-    ledger, read_side = _open()
+    ledger, read_side = _open(existing=False)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -75,14 +83,23 @@ def rebuild(name: Annotated[str, typer.Argument(help="audit, campaigns or regist
 def export(
     organization: UUID,
     fmt: Annotated[Literal["csv", "ndjson"], typer.Option("--format")] = "csv",
-    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write here (and what it holds to FILE.meta.json)"),
+    ] = None,
     campaign: Annotated[UUID | None, typer.Option()] = None,
     recommendation: Annotated[UUID | None, typer.Option()] = None,
-    since: Annotated[datetime | None, typer.Option("--from")] = None,
-    until: Annotated[datetime | None, typer.Option("--to")] = None,
+    since: Annotated[datetime | None, typer.Option("--from", help="Recorded at or after")] = None,
+    until: Annotated[datetime | None, typer.Option("--to", help="Recorded before")] = None,
+    bom: Annotated[
+        bool, typer.Option("--bom", help="CSV: begin with a byte order mark (for spreadsheets)")
+    ] = False,
 ) -> None:
-    """Stream an organization's audit trail as CSV or NDJSON, in constant memory."""
-    ledger, read_side = _open()
+    """Stream an organization's audit trail as CSV or NDJSON, in constant memory. It reads
+    the views: it runs beside `ledger serve` or `ledger projections run` on the same store."""
+    settings = Settings()
+    require_store(settings)
+    since, until = period(since, until)
     flt = AuditFilter(
         organization_id=organization,
         campaign_id=campaign,
@@ -90,14 +107,15 @@ def export(
         since=since,
         until=until,
     )
-    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    target = exporting.Target(output)  # an unwritable place is refused before any work
+    configure_logging(settings.log_format, level=30)
+    ledger = Ledger(settings)
     try:
-        read_side.install()
-        read_side.run_until_caught_up()
-        for chunk in export_audit(read_side.db, flt, fmt):
-            out.write(chunk)
+        Reader(ledger).organization(operator(settings), organization)  # else: not found
+        with ReadSide(ledger, projections=(AUDIT,)) as read_side:
+            exporting.catch_up(read_side)
+            prepared = prepare(read_side.db, flt, fmt, bom=bom)
+            target.write(prepared)
     finally:
-        if output:
-            out.close()
-        read_side.close()
+        target.discard()
         ledger.close()

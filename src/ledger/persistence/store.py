@@ -254,3 +254,21 @@ def ddl_lock(settings: Settings) -> Iterator[None]:
             yield
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK_KEY,))
+
+
+EVENTS_TABLE = "stored_events"  # the recorders' table (``ledger.persistence.recorders``)
+
+
+def exists(settings: Settings) -> bool:
+    """Whether a ledger has been recorded in the configured store, found without creating
+    anything (an in-memory store always exists)."""
+    db = database(settings)
+    if isinstance(db, MemoryDatabase) or (isinstance(db, SqliteDatabase) and db.in_memory):
+        return True
+    if isinstance(db, SqliteDatabase):
+        return db.path.is_file()
+    with connect(settings) as conn:
+        row = conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL", (f'"{db.schema or "public"}".{EVENTS_TABLE}',)
+        ).fetchone()
+    return bool(row and row[0])
