@@ -12,13 +12,15 @@ cell is text, never JSON:
 - ``true``/``false`` for booleans, the empty cell for null;
 - a value the column list does not know yet (an event field added later) is kept in
   ``details.other`` as ``path=value`` pairs joined with ``"; "`` (``details.new_field=x``),
-  in path order, so nothing is dropped; ``details.originator_topic`` and the detail fields the view already copies
-  into a column of the same name (``budget`` of a plan, ``budget_from``, ``budget_to``,
-  ``status_from``, ``status_to``) are not repeated;
+  in path order, so nothing is dropped; ``details.originator_topic`` and the detail fields
+  the view already copies into a column of the same name (``budget`` of a plan,
+  ``budget_from``, ``budget_to``, ``status_from``, ``status_to``) are not repeated;
 - a cell that a spreadsheet would read as a formula (it starts with ``=``, ``+``, ``-``,
   ``@``, a tab or a carriage return: OWASP, "CSV Injection") is prefixed with a single
   quote, unless the whole cell is a plain decimal number such as ``-5.00``, which a
-  spreadsheet reads as a number and which therefore stays as it is, in every column;
+  spreadsheet reads as a number and which therefore stays as it is: in every column that
+  can hold text a caller wrote (:data:`FREE_TEXT` and every ``details.`` column; the other
+  columns hold ids, numbers, times and the ledger's own names, which never start so);
 - U+0000 and lone surrogates (which UTF-8 cannot hold) are written as U+FFFD, as the read
   tables store them (``projections.codec.storable``).
 """
@@ -181,7 +183,7 @@ def _spread(obj: dict[str, Any], tree: Tree, path: str, out: list[Any], other: l
             if value is not None:
                 out[node] = neutral(text(value))
         elif type(value) is dict:
-            _spread(value, node or {}, f"{path}.{key}", out, other)
+            _spread(value, node if isinstance(node, dict) else {}, f"{path}.{key}", out, other)
         elif value is not None:
             other.append(f"{path}.{key}={text(value)}")
 

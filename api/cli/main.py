@@ -22,7 +22,7 @@ from api.cli import names as names_cli
 from api.cli import projections as projections_cli
 from api.cli import serving
 from api.cli.demo import seed_store
-from api.cli.mistakes import LedgerGroup, Mistake
+from api.cli.mistakes import LedgerGroup, Mistake, require_store
 from api.cli.operator import operator
 from api.keys import KeyStore
 from api.logs import configure_logging
@@ -273,7 +273,9 @@ def key_create(
 @keys_app.command("revoke")
 def key_revoke(key_id: str) -> None:
     """Revoke an API key by its id."""
-    store = KeyStore(Settings())
+    settings = Settings()
+    require_store(settings)
+    store = KeyStore(settings)
     try:
         if not store.revoke(key_id):
             raise Mistake(f"no active key has the id {key_id!r}")

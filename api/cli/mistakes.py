@@ -19,6 +19,7 @@ What counts as a mistake (each class of it is caught in :meth:`LedgerGroup.invok
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -52,7 +53,8 @@ def invalid(error: ValidationError) -> str:
     parts = []
     for item in error.errors(include_url=False):
         where = ".".join(str(p) for p in item["loc"])
-        parts.append(f"{where}: {item['msg']}" if where else item["msg"])
+        why = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {why}" if where else why)
     return "; ".join(parts)
 
 
@@ -98,15 +100,26 @@ class LedgerGroup(TyperGroup):
                 raise
             raise fail(line) from None
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Click's usage errors in one line too (click prints the usage and a box)."""
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(
+                args, prog_name, complete_var, False, windows_expand_args, **extra
+            )
         except NoArgsIsHelpError as e:  # no command: the help, exit 2
             e.show()
             result = e.exit_code
         except ClickException as e:
-            typer.echo(f"error: {one_line(e.format_message())}", err=True)
+            message = e.format_message().replace("Value error, ", "")
+            typer.echo(f"error: {one_line(message)}", err=True)
             result = 2
         except typer.Abort:
             typer.echo("error: aborted", err=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import signal
-import sys
 import threading
 from datetime import datetime
 from pathlib import Path

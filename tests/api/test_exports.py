@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,7 +145,7 @@ def test_a_byte_order_mark_begins_the_csv_only_when_asked_for(api: Api) -> None:
 @pytest.mark.parametrize(
     ("written", "cell"),
     [
-        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
         ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
@@ -182,3 +184,10 @@ def test_only_a_plain_decimal_number_escapes_the_quote() -> None:
         "'\tx",
         "'\rx",
     ]
+
+
+def test_docs_api_md_lists_the_csv_columns_in_their_order() -> None:
+    """The column list between the csv-columns markers of docs/api.md is CSV_COLUMNS."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    block = doc.split("<!-- csv-columns -->")[1].split("<!-- /csv-columns -->")[0]
+    assert tuple(re.findall(r"`([^`]+)`", block)) == CSV_COLUMNS

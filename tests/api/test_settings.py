@@ -105,12 +105,12 @@ def test_the_expiry_sweep_interval_is_read_and_refused_outside_zero_to_sixty(
     [
         (
             {"LEDGER_PROJECTIONS": "extrenal"},
-            "ledger: configuration error: LEDGER_PROJECTIONS='extrenal': "
+            "error: configuration: LEDGER_PROJECTIONS='extrenal': "
             "Input should be 'embedded' or 'external'",
         ),
         (
             {"LEDGER_DATABASE_URL": "mysql://db.example/ledger"},
-            "ledger: configuration error: LEDGER_DATABASE_URL must be sqlite:///PATH, "
+            "error: configuration: LEDGER_DATABASE_URL must be sqlite:///PATH, "
             "postgresql://... or memory:// (url=mysql://db.example/ledger)",
         ),
     ],
@@ -173,30 +173,5 @@ def test_a_store_that_refuses_the_connection_stops_the_cli_in_one_line(tmp_path:
     )
     assert done.returncode == 2, done.stderr
     [line] = done.stderr.splitlines()
-    assert line.startswith("ledger: the store cannot be reached: ")
+    assert line.startswith("error: the store cannot be reached: ")
     assert "no_such_role" in line
-
-
-@pytest.mark.parametrize(
-    ("args", "says"),
-    [
-        (["projections", "rebuild", "nosuch"], "ledger: error: no projection has this name"),
-    ],
-)
-def test_a_cli_mistake_ends_in_one_line_and_exit_code_2(
-    args: list[str], says: str, tmp_path: Path
-) -> None:
-    """An unknown projection name: one line on stderr, exit 2, no traceback."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
-        [str(LEDGER_CLI), *args],
-        env={**clean, "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}"},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2, done.stderr
-    [line] = done.stderr.splitlines()
-    assert line.startswith(says)

@@ -15,10 +15,11 @@ import pytest
 
 from ledger.application.service import Ledger
 from ledger.domain.base import LedgerAggregate
-from projections import catalog
+from projections import catalog, flat
 from projections.asof import campaign_as_of, recommendation_as_of
 from projections.errors import InvalidQuery
 from projections.export import _object, export_audit
+from projections.flat import CSV_COLUMNS, REPEATED
 from projections.queries.audit import AuditFilter, audit_trail
 from projections.queries.campaigns import campaigns
 from projections.queries.exceptions import ExceptionKind, exceptions
@@ -283,3 +284,52 @@ def test_status_reports_position_and_lag_per_projection(
     assert {s.lag for s in read_side.status()} == {head}
     read_side.run_until_caught_up()
     assert {(s.position, s.lag, s.generation) for s in read_side.status()} == {(head, 0, 1)}
+
+
+def test_every_kind_of_event_exports_to_named_csv_columns_with_nothing_left_over(
+    story: Story, read_side: ReadSide
+) -> None:
+    """The story records every kind of event: each CSV row fills only named columns
+    (``details.other`` stays empty), and every event field of the row has a cell."""
+    text = "".join(export_audit(read_side.db, AuditFilter(), "csv"))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    stored = stream_all(read_side)
+    assert len(rows) == len(stored)
+    assert {r["event_type"] for r in rows} >= {
+        "Organization.SettingsChanged",
+        "Organization.EngagementAmended",
+        "Campaign.PerformanceRecorded",
+        "Recommendation.ApprovedWithChanges",
+        "Recommendation.Implemented",
+    }
+    assert [r["details.other"] for r in rows] == [""] * len(rows)
+    for row, entry in zip(rows, stored, strict=True):
+        details = json.loads(entry["details"])
+        for key, value in details.items():
+            if key in REPEATED or not holds_a_value(value):
+                continue
+            filled = [c for c in row if c.startswith(f"details.{key}") and row[c]]
+            assert filled, (entry["event_type"], key)
+
+
+def holds_a_value(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(holds_a_value(v) for v in value.values())
+    return value not in (None, [])
+
+
+def test_an_event_field_without_a_column_is_kept_in_details_other() -> None:
+    """A field added after the column list was written lands in details.other as
+    path=value, in path order; the known fields keep their columns."""
+    row = dict.fromkeys(COLUMNS)
+    row.update(
+        position=7,
+        details=json.dumps({"note": "ok", "new_field": "=1+1", "nested": {"x": [1, 2]}}),
+        budget_to=json.dumps({"amount": "-5.00", "currency": "EUR", "cap": "9"}),
+    )
+    cells = dict(zip(CSV_COLUMNS, flat.cells(row), strict=True))
+    assert cells["details.note"] == "ok"
+    assert cells["budget_to.amount"] == "-5.00"
+    other = "budget_to.cap=9; details.nested.x=1; 2; details.new_field==1+1"
+    assert cells["details.other"] == other
+    assert cells["position"] == 7

@@ -256,7 +256,8 @@ def ddl_lock(settings: Settings) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK_KEY,))
 
 
-EVENTS_TABLE = "stored_events"  # the recorders' table (``ledger.persistence.recorders``)
+# eventsourcing names the PostgreSQL events table after the application (``ledger_events``)
+PG_EVENTS_TABLE = f"{APP_NAME}_events"
 
 
 def exists(settings: Settings) -> bool:
@@ -269,6 +270,6 @@ def exists(settings: Settings) -> bool:
         return db.path.is_file()
     with connect(settings) as conn:
         row = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL", (f'"{db.schema or "public"}".{EVENTS_TABLE}',)
+            "SELECT to_regclass(%s) IS NOT NULL", (f'"{db.schema or "public"}".{PG_EVENTS_TABLE}',)
         ).fetchone()
     return bool(row and row[0])
