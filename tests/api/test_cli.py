@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +222,21 @@ def test_a_failed_export_leaves_no_file_behind_and_keeps_the_one_it_would_replac
     assert kept.read_text() == "earlier export\n"
     assert not (workdir / "kept.csv.meta.json").exists()
     assert [p.name for p in workdir.glob(".kept.csv.*")] == []
+
+
+def test_each_exported_row_is_matched_by_its_position_to_the_event_a_bundle_proves(
+    seeded: tuple[Path, str, str],
+) -> None:
+    """`ledger export` and `ledger bundle export` of one organization: every CSV row's
+    position names the bundle line of the same aggregate, version and event type."""
+    workdir, url, org = seeded
+    rows = exported(workdir, url, org, "matched.csv")
+    done = ledger(["bundle", "export", org, "-o", "matched.zip"], workdir, url)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(workdir / "matched.zip") as bundle:
+        lines = [json.loads(line) for line in bundle.read("events.ndjson").splitlines()]
+    proven = {line["position"]: line for line in lines}
+    for row in rows:
+        line = proven[int(row["position"])]
+        assert (line["aggregate_id"], line["version"]) == (row["aggregate_id"], int(row["version"]))
+        assert line["topic"].endswith(":" + row["event_type"])
