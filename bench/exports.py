@@ -98,6 +98,13 @@ def fill(schema: str, table: str, start: int, stop: int) -> None:
     with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
         conn.execute(statement)
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, table)))
+        # the view has "applied" them: an export covers the entries up to the view's position
+        conn.execute(
+            sql.SQL("UPDATE {} SET position = %s WHERE projection = %s").format(
+                sql.Identifier(schema, "projection_tracking")
+            ),
+            (stop, AUDIT.name),
+        )
 
 
 def export(db: Database, fmt: Literal["csv", "ndjson"]) -> int:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import operator
 import re
+from functools import lru_cache
 from typing import Any
 
 from projections.codec import storable
@@ -146,7 +147,8 @@ def _tree(prefix: str) -> Tree:
     return tree
 
 
-_TREES = tuple((c, _tree(c)) for c in ("budget_from", "budget_to", "details"))
+_BUDGET_TREES = {c: _tree(c) for c in ("budget_from", "budget_to")}
+_DETAILS_TREE = _tree("details")
 
 
 def neutral(cell: str) -> str:
@@ -180,7 +182,9 @@ def _spread(obj: dict[str, Any], tree: Tree, path: str, out: list[Any], other: l
     for key, value in obj.items():
         node = tree.get(key)
         if type(node) is int:
-            if value is not None:
+            if type(value) is str:  # the common case, inline: text() and neutral() of it
+                out[node] = value if value[:1] not in _STARTS else neutral(value)
+            elif value is not None:
                 out[node] = neutral(text(value))
         elif type(value) is dict:
             _spread(value, node if isinstance(node, dict) else {}, f"{path}.{key}", out, other)
@@ -188,24 +192,45 @@ def _spread(obj: dict[str, Any], tree: Tree, path: str, out: list[Any], other: l
             other.append(f"{path}.{key}={text(value)}")
 
 
+def _decoded(column: str, raw: str) -> dict[str, Any]:
+    decoded: dict[str, Any] = json.loads(raw)
+    if "\\u" in raw:  # stored JSON is ASCII: only an escape brings U+0000 or a surrogate
+        decoded = _storable(decoded)
+    if column == "details":
+        for key in REPEATED:
+            decoded.pop(key, None)
+    return decoded
+
+
+@lru_cache(maxsize=4096)
+def _budget(column: str, raw: str) -> tuple[tuple[tuple[int, str], ...], tuple[str, ...]]:
+    """A budget column's cells and its values without a column: the few budgets of an
+    organization repeat over many entries, and are decoded once each."""
+    out: list[Any] = [None] * len(CSV_COLUMNS)
+    other: list[str] = []
+    _spread(_decoded(column, raw), _BUDGET_TREES[column], column, out, other)
+    return tuple((i, v) for i, v in enumerate(out) if v is not None), tuple(other)
+
+
 def cells(row: dict[str, Any]) -> list[Any]:
     """One audit row as its CSV cells, in :data:`CSV_COLUMNS` order, neutralised (None is
-    the empty cell)."""
+    the empty cell). The view's text columns are stored storable already."""
     out = [*_PLAIN(row), *_BLANK]
     for i in _FREE:
-        if out[i] is not None:
-            out[i] = neutral(storable(out[i]))
+        value = out[i]
+        if value is not None and value[:1] in _STARTS:
+            out[i] = neutral(value)
     other: list[str] = []
-    for column, tree in _TREES:
+    for column in _BUDGET_TREES:
         raw = row[column]
         if raw:
-            decoded = json.loads(raw)
-            if "\\u" in raw:  # stored JSON is ASCII: only an escape brings U+0000 or a surrogate
-                decoded = _storable(decoded)
-            if column == "details":
-                for key in REPEATED:
-                    decoded.pop(key, None)
-            _spread(decoded, tree, column, out, other)
+            filled, more = _budget(column, raw)
+            for i, cell in filled:
+                out[i] = cell
+            other += more
+    raw = row["details"]
+    if raw:
+        _spread(_decoded("details", raw), _DETAILS_TREE, "details", out, other)
     if other:
         out[_OTHER] = neutral("; ".join(sorted(other)))
     return out
