@@ -13,6 +13,8 @@ from uuid import UUID
 import typer
 from pydantic import ValidationError
 
+from api.cli.mistakes import Mistake, require_store
+from api.cli.operator import operator
 from api.logs import configure_logging
 from ledger.application.names import Directory
 from ledger.application.service import Ledger
@@ -34,14 +36,14 @@ Org = Annotated[
 
 
 def _operator() -> Actor:
-    from api.cli.main import operator  # the one definition of whom the CLI acts as
-
-    return operator()
+    return operator()  # the one definition of whom the CLI acts as (api.cli.operator)
 
 
 @contextmanager
-def _directory() -> Iterator[tuple[Directory, NameStore]]:
+def _directory(*, existing: bool) -> Iterator[tuple[Directory, NameStore]]:
     settings = Settings()
+    if existing:  # show, history, erase: a store without a ledger has no name to read
+        require_store(settings)
     configure_logging(settings.log_format, level=30)
     ledger, store = Ledger(settings), NameStore(settings)
     try:
@@ -51,8 +53,8 @@ def _directory() -> Iterator[tuple[Directory, NameStore]]:
         ledger.close()
 
 
-def _print(work: Callable[[Directory], Any]) -> None:
-    with _directory() as (directory, store):
+def _print(work: Callable[[Directory], Any], *, existing: bool = True) -> None:
+    with _directory(existing=existing) as (directory, store):
         body = jsonable(work(directory))
         typer.echo(json.dumps(named(body, store.names_of), indent=2))
 
@@ -68,9 +70,8 @@ def set_name(subject: UUID, kind: NameKind, name: str, organization: Org = None)
         command = SetName(subject_id=subject, kind=kind, name=name)
     except ValidationError as e:
         problems = "; ".join(err["msg"] for err in e.errors(include_url=False))
-        typer.echo(f"ledger: error: the name is refused: {problems}", err=True)
-        raise typer.Exit(2) from None
-    _print(lambda d: _plain(d.set(_operator(), command, organization, VIA)))
+        raise Mistake(f"the name is refused: {problems}") from None
+    _print(lambda d: _plain(d.set(_operator(), command, organization, VIA)), existing=False)
 
 
 @names_app.command("show")
