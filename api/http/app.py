@@ -15,6 +15,7 @@ from api.http.metrics import observe_projections
 from api.http.middleware import EdgeMiddleware
 from api.http.routes import (
     admin,
+    agencies,
     commands,
     decisions,
     health,
@@ -104,6 +105,7 @@ def create_app(
     app.include_router(queries.router, tags=["queries"])
     app.include_router(readmodels.router)
     app.include_router(decisions.router)
+    app.include_router(agencies.router)
     app.include_router(integrity.router)
     app.include_router(admin.router)
     app.include_router(names.router)

@@ -238,13 +238,9 @@ class HandlingOut(Out):
     decisions: list[DecisionEntry]
 
 
-class ConsultantRowOut(Out):
-    engagement_id: str
-    agency_id: str | None
-    agency_name: str | None = NAME
-    consultant_id: str
-    consultant_name: str | None = NAME
-    period: str
+class FiguresOut(Out):
+    """How a set of recommendations was handled; docs/reports.md defines each figure."""
+
     recommendations: int
     by_status: dict[str, int]
     accepted: int
@@ -255,6 +251,29 @@ class ConsultantRowOut(Out):
     implemented_as_recommended: int
     implemented_with_changes: int
     not_implemented: int
+
+
+class ConsultantRowOut(FiguresOut):
+    engagement_id: str
+    agency_id: str | None
+    agency_name: str | None = NAME
+    consultant_id: str
+    consultant_name: str | None = NAME
+    period: str
+
+
+class ConsultantTotalOut(FiguresOut):
+    consultant_id: str
+    consultant_name: str | None = NAME
+
+
+class KindRowOut(FiguresOut):
+    kind: str
+
+
+class ClientRowOut(FiguresOut):
+    organization_id: str
+    organization_name: str | None = NAME
 
 
 class ManagerRowOut(Out):
@@ -268,7 +287,21 @@ class ManagerRowOut(Out):
 
 class HandlingReportOut(Out):
     consultants: list[ConsultantRowOut]
+    by_consultant: list[ConsultantTotalOut]
+    by_kind: list[KindRowOut]
     managers: list[ManagerRowOut]
+    position: int
+
+
+class AgencyReportOut(Out):
+    """An agency's handling report across its clients (ADR 0014)."""
+
+    agency_id: str
+    agency_name: str | None = NAME
+    overall: FiguresOut
+    by_client: list[ClientRowOut]
+    by_consultant: list[ConsultantTotalOut]
+    by_kind: list[KindRowOut]
     position: int
 
 

@@ -34,8 +34,9 @@ def scope_of(request: Request, actor: Actor, organization_id: UUID, read: Read) 
     """What the actor reads of ``read`` in the organization, by the policy's read rule:
     NotFound for an organization the actor has nothing to do with, RoleRequired without the
     right."""
-    org = Reader(request.app.state.ledger).organization(actor, organization_id)
-    return read_scope(org, actor, read)
+    reader = Reader(request.app.state.ledger)
+    org = reader.organization(actor, organization_id)
+    return read_scope(org, actor, read, reader.led(actor, org))
 
 
 def visible_to(

@@ -182,6 +182,34 @@ class RecommendationOut(BaseModel):
     modified_at: str
 
 
+class PartyOut(BaseModel):
+    """An organization (``kind`` client) or an agency the caller may see."""
+
+    id: str
+    kind: str
+    version: int
+    name: str
+    your_roles: list[str]
+
+
+class PartiesPage(BaseModel):
+    items: list[PartyOut]
+    next_cursor: str | None = None
+
+
+class AgencyMemberOut(BaseModel):
+    actor_id: str
+    roles: list[str]
+
+
+class AgencyOut(BaseModel):
+    id: str
+    version: int
+    name: str
+    your_roles: list[str]
+    members: list[AgencyMemberOut] | None = None
+
+
 class OrganizationOut(BaseModel):
     id: str
     version: int

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
+from ledger.application.directory import Party
+from ledger.domain.agency import Agency
 from ledger.domain.campaign import Campaign
 from ledger.domain.organization import Organization
 from ledger.domain.recommendation import Recommendation, status_at
 from ledger.identity import Actor
 from ledger.jsonready import json_object
-from ledger.policy.reads import may_read
+from ledger.policy.reads import engaged_by, may_read
 from ledger.policy.table import Read
 
 
@@ -59,7 +62,11 @@ def recommendation(r: Recommendation, now: datetime) -> dict[str, Any]:
     )
 
 
-def organization(o: Organization, actor: Actor) -> dict[str, Any]:
+def organization(
+    o: Organization, actor: Actor, led: frozenset[UUID] = frozenset()
+) -> dict[str, Any]:
+    """The organization as ``actor`` may see it; an admin of an agency it engages (``led``)
+    sees the engagements naming that agency, and no membership."""
     s = o.state
     actor_id = actor.actor_id
     roles = o.roles_of(actor_id)
@@ -77,4 +84,34 @@ def organization(o: Organization, actor: Actor) -> dict[str, Any]:
             {"actor_id": a, "roles": sorted(r)} for a, r in s.memberships.items() if r
         ]
         out["engagements"] = [vars(e) for e in s.engagements.values()]
+    elif engaged_by(o, led):
+        out["engagements"] = [vars(e) for e in engaged_by(o, led)]
+    return json_object(out)
+
+
+def party(p: Party) -> dict[str, Any]:
+    """One entry of ``GET /v1/organizations``."""
+    return json_object(
+        {
+            "id": p.aggregate.id,
+            "kind": p.kind,
+            "version": p.aggregate.version,
+            "name": p.aggregate.state.name,
+            "your_roles": sorted(p.your_roles),
+        }
+    )
+
+
+def agency(a: Agency, actor: Actor, roster: bool) -> dict[str, Any]:
+    """The agency; with ``roster`` (its admins, operators) who is on its roster."""
+    out: dict[str, Any] = {
+        "id": a.id,
+        "version": a.version,
+        "name": a.state.name,
+        "your_roles": sorted(a.roles_of(actor.actor_id)),
+    }
+    if roster:
+        out["members"] = [
+            {"actor_id": m, "roles": sorted(r)} for m, r in a.state.members.items() if r
+        ]
     return json_object(out)

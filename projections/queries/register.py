@@ -79,6 +79,7 @@ def recommendations(
     db: Database,
     *,
     organization_id: UUID | None = None,
+    agency_id: UUID | None = None,
     engagement_id: UUID | None = None,
     campaign_id: UUID | None = None,
     author_id: UUID | None = None,
@@ -96,6 +97,7 @@ def recommendations(
     where = _status(
         Where()
         .eq("organization_id", organization_id)
+        .eq("agency_id", agency_id)
         .eq("engagement_id", engagement_id)
         .eq("campaign_id", campaign_id)
         .eq("author_id", author_id),

@@ -7,7 +7,10 @@ its expiry counts as expired from that instant, as the register reads it), accep
 decision (from first delivery to the decision that settled it, in milliseconds;
 nearest-rank), and implemented as recommended (approved unchanged, carried out as
 approved) vs with changes (approved with changes, or carried out with a deviation) vs not
-implemented (approved, not carried out).
+implemented (approved, not carried out). The same figures in all per consultant
+(``by_consultant``) and per kind of recommendation (``by_kind``), over the whole window.
+``agency_report`` gives them for one agency across its clients (ADR 0014): in all, per
+client, per consultant and per kind. ``docs/reports.md`` defines every figure.
 
 Per manager (any client decider): decisions made by kind, median time from delivery to
 their decision, and executions they made without a recommendation (``None`` for a
@@ -18,11 +21,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 from uuid import UUID
 
 from projections import catalog
@@ -44,11 +47,9 @@ def percentile(values: list[int], p: int) -> int | None:
 
 
 @dataclass
-class ConsultantRow:
-    engagement_id: str
-    agency_id: str | None
-    consultant_id: str
-    period: str
+class Figures:
+    """How a set of recommendations was handled (``docs/reports.md`` defines each figure)."""
+
     recommendations: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     accepted: int = 0
@@ -59,6 +60,37 @@ class ConsultantRow:
     implemented_as_recommended: int = 0
     implemented_with_changes: int = 0
     not_implemented: int = 0
+
+
+@dataclass(kw_only=True)
+class ConsultantRow(Figures):
+    """One consultant's work under one engagement, in one period."""
+
+    engagement_id: str
+    agency_id: str | None
+    consultant_id: str
+    period: str
+
+
+@dataclass(kw_only=True)
+class ConsultantTotal(Figures):
+    """One consultant's work across every engagement of the window."""
+
+    consultant_id: str
+
+
+@dataclass(kw_only=True)
+class KindRow(Figures):
+    """The recommendations of one kind."""
+
+    kind: str
+
+
+@dataclass(kw_only=True)
+class ClientRow(Figures):
+    """The recommendations made for one client (organization)."""
+
+    organization_id: str
 
 
 @dataclass
@@ -73,49 +105,95 @@ class ManagerRow:
 @dataclass(frozen=True)
 class HandlingReport:
     consultants: list[ConsultantRow]
+    by_consultant: list[ConsultantTotal]
+    by_kind: list[KindRow]
     managers: list[ManagerRow]
     position: int
+
+
+@dataclass(frozen=True)
+class AgencyReport:
+    """An agency's work across its clients (ADR 0014): in all, and per client, consultant
+    and kind."""
+
+    agency_id: str
+    overall: Figures
+    by_client: list[ClientRow]
+    by_consultant: list[ConsultantTotal]
+    by_kind: list[KindRow]
+    position: int
+
+
+F = TypeVar("F", bound=Figures)
+
+
+class Tally:
+    """Counts register rows into one ``Figures``."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.status: Counter[str] = Counter()
+        self.accepted = self.rejected = 0
+        self.times: list[int] = []
+        self.as_recommended = self.with_changes = self.not_implemented = 0
+
+    def add(self, r: Row, now: datetime | None) -> None:
+        self.rows += 1
+        self.status[str(r["status"]) if now is None else status_as_of(r, now)] += 1
+        decision, impl = r["decision"], r["implementation"]
+        self.accepted += decision in ACCEPTED
+        self.rejected += decision == "Rejected"
+        if r["decision_ms"] is not None:
+            self.times.append(int(r["decision_ms"]))
+        if impl == "not_yet":
+            self.not_implemented += 1
+        elif impl == "as_approved" and decision == "Approved":
+            self.as_recommended += 1
+        elif impl in ("as_approved", "with_deviation"):
+            self.with_changes += 1
+
+    def into(self, row: F) -> F:
+        row.recommendations = self.rows
+        row.by_status = dict(sorted(self.status.items()))
+        row.accepted, row.rejected = self.accepted, self.rejected
+        decided = self.accepted + self.rejected
+        if decided:
+            rate = Decimal(self.accepted) / Decimal(decided)
+            row.acceptance_rate = rate.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+        row.median_decision_ms = percentile(self.times, 50)
+        row.p90_decision_ms = percentile(self.times, 90)
+        row.implemented_as_recommended = self.as_recommended
+        row.implemented_with_changes = self.with_changes
+        row.not_implemented = self.not_implemented
+        return row
 
 
 def _period(at: str, period: Period) -> str:
     return at[:7] if period == "month" else "all"
 
 
-def _consultants(
-    db: Database, generation: int, where: Where, period: Period, now: datetime | None
-) -> list[ConsultantRow]:
-    rows: dict[tuple[str, str, str], ConsultantRow] = {}
-    status: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
-    times: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-    text = (
-        "SELECT engagement_id, agency_id, author_id, status, decision, decision_ms, "  # noqa: S608 - table slots and clauses are constants of this package; values are bound
-        "implementation, recommended_at, expires_at FROM {recommendations}" + where.sql()
-    )
-    for r in _stream(db, generation, text, where):
-        key = (r["engagement_id"], r["author_id"], _period(r["recommended_at"], period))
-        row = rows.get(key) or rows.setdefault(key, ConsultantRow(key[0], r["agency_id"], *key[1:]))
-        row.recommendations += 1
-        status[key][r["status"] if now is None else status_as_of(r, now)] += 1
-        decision, impl = r["decision"], r["implementation"]
-        row.accepted += decision in ACCEPTED
-        row.rejected += decision == "Rejected"
-        if r["decision_ms"] is not None:
-            times[key].append(int(r["decision_ms"]))
-        if impl == "not_yet":
-            row.not_implemented += 1
-        elif impl == "as_approved" and decision == "Approved":
-            row.implemented_as_recommended += 1
-        elif impl in ("as_approved", "with_deviation"):
-            row.implemented_with_changes += 1
-    for key, row in rows.items():
-        row.by_status = dict(sorted(status[key].items()))
-        decided = row.accepted + row.rejected
-        if decided:
-            rate = Decimal(row.accepted) / Decimal(decided)
-            row.acceptance_rate = rate.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
-        row.median_decision_ms = percentile(times[key], 50)
-        row.p90_decision_ms = percentile(times[key], 90)
-    return [rows[k] for k in sorted(rows)]
+class Breakdown:
+    """Tallies of the same rows, by one key per row."""
+
+    def __init__(self) -> None:
+        self.tallies: dict[tuple[str, ...], Tally] = defaultdict(Tally)
+
+    def add(self, key: tuple[str, ...], r: Row, now: datetime | None) -> None:
+        self.tallies[key].add(r, now)
+
+    def rows(self, make: Callable[[tuple[str, ...]], F]) -> list[F]:
+        return [self.tallies[k].into(make(k)) for k in sorted(self.tallies)]
+
+
+REGISTER_COLUMNS = (
+    "organization_id, engagement_id, agency_id, author_id, kind, status, decision, "
+    "decision_ms, implementation, recommended_at, expires_at"
+)
+
+
+def _recommendations(db: Database, generation: int, where: Where) -> Iterator[Row]:
+    text = f"SELECT {REGISTER_COLUMNS} FROM {{recommendations}}" + where.sql()  # noqa: S608 - table slots and clauses are constants of this package; values are bound
+    return _stream(db, generation, text, where)
 
 
 def _managers(
@@ -151,6 +229,28 @@ def _stream(db: Database, generation: int, text: str, where: Where) -> Iterator[
     return db.stream(text, where.params, names=REGISTER.names(generation))
 
 
+def _consultant_report(
+    db: Database, generation: int, where: Where, period: Period, now: datetime | None
+) -> tuple[list[ConsultantRow], list[ConsultantTotal], list[KindRow]]:
+    rows, totals, kinds = Breakdown(), Breakdown(), Breakdown()
+    agencies: dict[str, str | None] = {}
+    for r in _recommendations(db, generation, where):
+        key = (r["engagement_id"], r["author_id"], _period(r["recommended_at"], period))
+        agencies[r["engagement_id"]] = r["agency_id"]
+        rows.add(key, r, now)
+        totals.add((r["author_id"],), r, now)
+        kinds.add((r["kind"],), r, now)
+    return (
+        rows.rows(
+            lambda k: ConsultantRow(
+                engagement_id=k[0], agency_id=agencies[k[0]], consultant_id=k[1], period=k[2]
+            )
+        ),
+        totals.rows(lambda k: ConsultantTotal(consultant_id=k[0])),
+        kinds.rows(lambda k: KindRow(kind=k[0])),
+    )
+
+
 def handling_report(
     db: Database,
     *,
@@ -164,8 +264,9 @@ def handling_report(
     now: datetime | None = None,
 ) -> HandlingReport:
     """The report for one window (``since`` inclusive, ``until`` exclusive): consultants by
-    time of recommendation, managers by time of decision or execution. With ``now``,
-    statuses are read as of then (expiry); without it, as stored."""
+    time of recommendation (per engagement and period, and in all per consultant and per
+    kind), managers by time of decision or execution. With ``now``, statuses are read as of
+    then (expiry); without it, as stored."""
     with db.transaction() as tx:
         _, generation, position = catalog.readable(tx, REGISTER)
     recs = (
@@ -194,8 +295,49 @@ def handling_report(
             .time_from("executed_at", since)
             .time_before("executed_at", until)
         )
+    consultants, by_consultant, by_kind = _consultant_report(db, generation, recs, period, now)
     return HandlingReport(
-        _consultants(db, generation, recs, period, now),
+        consultants,
+        by_consultant,
+        by_kind,
         _managers(db, generation, decisions, executions),
+        position,
+    )
+
+
+def agency_report(
+    db: Database,
+    agency_id: UUID,
+    *,
+    consultant_id: UUID | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> AgencyReport:
+    """The recommendations made under every engagement naming the agency, across clients,
+    recommended in ``[since, until)``: in all, and per client, consultant and kind."""
+    with db.transaction() as tx:
+        _, generation, position = catalog.readable(tx, REGISTER)
+    where = (
+        Where()
+        .eq("agency_id", agency_id)
+        .eq("author_id", consultant_id)
+        .eq("kind", kind)
+        .time_from("recommended_at", since)
+        .time_before("recommended_at", until)
+    )
+    overall, clients, consultants, kinds = Tally(), Breakdown(), Breakdown(), Breakdown()
+    for r in _recommendations(db, generation, where):
+        overall.add(r, now)
+        clients.add((r["organization_id"],), r, now)
+        consultants.add((r["author_id"],), r, now)
+        kinds.add((r["kind"],), r, now)
+    return AgencyReport(
+        str(agency_id),
+        overall.into(Figures()),
+        clients.rows(lambda k: ClientRow(organization_id=k[0])),
+        consultants.rows(lambda k: ConsultantTotal(consultant_id=k[0])),
+        kinds.rows(lambda k: KindRow(kind=k[0])),
         position,
     )

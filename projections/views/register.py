@@ -52,6 +52,7 @@ RECOMMENDATIONS = Table(
         ("engagement", "engagement_id, position"),
         ("campaign", "campaign_id, position"),
         ("author", "author_id, position"),
+        ("agency", "agency_id, position"),
         ("org_status", "organization_id, status, position"),
     ),
 )

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from ledger.values import (
+    AgencyRole,
     Amount,
     Budget,
     Channel,
@@ -115,6 +116,27 @@ class AmendEngagement(Command):
 class EndEngagement(Command):
     organization_id: UUID
     engagement_id: UUID
+    reason: Reason
+
+
+# Agencies (ADR 0014)
+
+
+class RegisterAgency(Command):
+    creates = True
+    name: Name
+
+
+class AddAgencyMember(Command):
+    agency_id: UUID
+    member_id: UUID
+    member_role: AgencyRole
+
+
+class RemoveAgencyMember(Command):
+    agency_id: UUID
+    member_id: UUID
+    member_role: AgencyRole
     reason: Reason
 
 

@@ -16,7 +16,8 @@ a stable machine ``code`` (the class attribute of the same name).
     ├── RuleViolation             the command breaks a rule of the domain (409)
     │   ├── InvalidTransition     a status that does not allow the command
     │   ├── RecommendationExpired past its expiry; it can no longer be approved
-    │   └── ExecutionMismatch     an execution differs from the approval without a reason
+    │   ├── ExecutionMismatch     an execution differs from the approval without a reason
+    │   └── NotOnRoster           an engagement names a consultant its agency does not list
     ├── Conflict                  the aggregate moved on (409)
     │   ├── RevisionConflict      a decision names a revision that is no longer current
     │   ├── VersionConflict       the expected version is not the current one
@@ -126,6 +127,11 @@ class RecommendationExpired(RuleViolation):
 class ExecutionMismatch(RuleViolation):
     code = "execution_mismatch"
     title = "Execution differs from the approval"
+
+
+class NotOnRoster(RuleViolation):
+    code = "not_on_roster"
+    title = "The agency does not list this consultant"
 
 
 class Conflict(LedgerError):

@@ -38,6 +38,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     INTEGRATION = "integration"
     CONSULTANT = "consultant"
+    AGENCY_ADMIN = "agency_admin"
     OPERATOR = "operator"
     SYSTEM = "system"
 
@@ -50,6 +51,14 @@ class MemberRole(StrEnum):
     AUDITOR = "auditor"
     ADMIN = "admin"
     INTEGRATION = "integration"
+
+
+class AgencyRole(StrEnum):
+    """The roles an agency's roster holds (ADR 0014): its leads, and the consultants who
+    may act for it within the engagements its clients grant."""
+
+    AGENCY_ADMIN = "agency_admin"
+    CONSULTANT = "consultant"
 
 
 class Party(StrEnum):

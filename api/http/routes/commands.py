@@ -12,6 +12,7 @@ ORG = ("organization_id",)
 CAMPAIGN = ("campaign_id",)
 REC = ("recommendation_id",)
 ENG = ("organization_id", "engagement_id")
+AGENCY = ("agency_id",)
 
 add_command(
     router,
@@ -80,6 +81,36 @@ add_command(
     path_fields=ENG,
     summary="End an engagement",
     example={"reason": "contract finished"},
+)
+add_command(
+    router,
+    "/agencies",
+    c.RegisterAgency,
+    path_fields=(),
+    summary="Register an agency (platform operators)",
+    location="/v1/agencies/{id}",
+    example={"name": "Agency North"},
+)
+add_command(
+    router,
+    "/agencies/{agency_id}/members",
+    c.AddAgencyMember,
+    path_fields=AGENCY,
+    summary="Add an agency admin or a consultant to the agency's roster (agency admin)",
+    example={"member_id": "9a1d7f3c-1e2b-4c3d-8e9f-0a1b2c3d4e5f", "member_role": "consultant"},
+)
+add_command(
+    router,
+    "/agencies/{agency_id}/members/remove",
+    c.RemoveAgencyMember,
+    path_fields=AGENCY,
+    summary="Remove someone from the agency's roster: it no longer acts for any client "
+    "(agency admin)",
+    example={
+        "member_id": "9a1d7f3c-1e2b-4c3d-8e9f-0a1b2c3d4e5f",
+        "member_role": "consultant",
+        "reason": "left the agency",
+    },
 )
 add_command(
     router,

@@ -18,8 +18,16 @@ from api.http.commanding import COMMAND_ERRORS
 from api.http.deps import ActorDep, LedgerDep
 from api.http.naming import named
 from api.http.problems import ApiError
-from api.http.schemas import CampaignOut, HistoryOut, OrganizationOut, Page, RecommendationOut
+from api.http.schemas import (
+    CampaignOut,
+    HistoryOut,
+    OrganizationOut,
+    Page,
+    PartiesPage,
+    RecommendationOut,
+)
 from api.http.times import utc
+from ledger.application.directory import Directory
 from ledger.application.reads import Reader
 from ledger.domain.campaign import Campaign
 from ledger.domain.recommendation import Recommendation
@@ -71,6 +79,22 @@ def tagged(body: dict[str, Any], version: int) -> JSONResponse:
 
 
 @router.get(
+    "/organizations",
+    responses=ERRORS,
+    response_model=PartiesPage,
+    summary="The organizations and agencies you may see, in the order they were created",
+)
+def list_organizations(
+    ledger: LedgerDep, actor: ActorDep, limit: Limit = 50, cursor: Cursor = None
+) -> dict[str, Any]:
+    found, last = Directory(ledger).page(actor, decode_cursor(cursor), clamp(limit))
+    return {
+        "items": [views.party(p) for p in found],
+        "next_cursor": encode_cursor(last) if last else None,
+    }
+
+
+@router.get(
     "/organizations/{organization_id}",
     responses=ERRORS,
     response_model=OrganizationOut,
@@ -79,8 +103,9 @@ def tagged(body: dict[str, Any], version: int) -> JSONResponse:
 def get_organization(
     ledger: LedgerDep, actor: ActorDep, organization_id: Annotated[UUID, Path()]
 ) -> JSONResponse:
-    org = Reader(ledger).organization(actor, organization_id)
-    return tagged(views.organization(org, actor), org.version)
+    reader = Reader(ledger)
+    org = reader.organization(actor, organization_id)
+    return tagged(views.organization(org, actor, reader.led(actor, org)), org.version)
 
 
 @router.get(

@@ -15,6 +15,7 @@ from eventsourcing.persistence import StoredEvent
 
 from ledger.application.results import event_id
 from ledger.application.service import Ledger
+from ledger.domain.agency import Agency
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.campaign import Campaign
 from ledger.domain.organization import Organization
@@ -23,8 +24,15 @@ from ledger.errors import NotFound
 from ledger.identity import Actor
 from ledger.jsonready import instant, jsonable
 from ledger.persistence.positions import history_of
-from ledger.policy.reads import may_read, sees_campaign, sees_recommendation
-from ledger.policy.rights import can_see
+from ledger.policy.reads import (
+    agency_read,
+    leads,
+    may_read,
+    sees_agency,
+    sees_campaign,
+    sees_organization,
+    sees_recommendation,
+)
 from ledger.policy.table import Read
 
 A = TypeVar("A", bound=LedgerAggregate)
@@ -55,15 +63,39 @@ class Reader:
 
     def organization(self, actor: Actor, org_id: UUID) -> Organization:
         org = self._get(Organization, org_id, "organization")
-        if not can_see(org, actor):
+        if not sees_organization(org, actor, self.led(actor, org)):
             raise NotFound("organization not found", organization_id=org_id)
         return org
+
+    def agency(self, actor: Actor, agency_id: UUID) -> Agency:
+        agency = self._get(Agency, agency_id, "agency")
+        if not sees_agency(agency, actor):
+            raise NotFound("agency not found", agency_id=agency_id)
+        return agency
+
+    def agency_for(self, actor: Actor, agency_id: UUID, read: Read) -> Agency:
+        """The agency, for a reader of its roster or of its work (``policy.reads``)."""
+        agency = self.agency(actor, agency_id)
+        agency_read(agency, actor, read)
+        return agency
+
+    def led(self, actor: Actor, org: Organization) -> frozenset[UUID]:
+        """The agencies engaged by ``org`` that the actor leads (ADR 0014)."""
+        found = set()
+        for agency_id in {e.agency_id for e in org.state.engagements.values()}:
+            try:
+                agency = self._get(Agency, agency_id, "agency")
+            except NotFound:
+                continue  # an engagement may name an agency never registered
+            if leads(agency, actor):
+                found.add(agency_id)
+        return frozenset(found)
 
     def can_read_campaign(self, actor: Actor, org: Organization, campaign: Campaign) -> bool:
         return sees_campaign(org, actor, campaign.id, campaign.state.channels)
 
     def can_read_recommendation(self, actor: Actor, org: Organization, rec: Recommendation) -> bool:
-        return sees_recommendation(org, actor, rec.state.engagement_id)
+        return sees_recommendation(org, actor, rec.state.engagement_id, self.led(actor, org))
 
     def _version_at(self, ident: UUID, as_of: datetime | None) -> int | None:
         if as_of is None:
@@ -112,6 +144,8 @@ class Reader:
                 self.campaign(actor, aggregate_id)
             elif isinstance(agg, Recommendation):
                 self.recommendation(actor, aggregate_id)
+            elif isinstance(agg, Agency):
+                self.agency_for(actor, aggregate_id, Read.ROSTER)
             elif not (isinstance(agg, Organization) and may_read(agg, actor, Read.AUDIT_TRAIL)):
                 raise NotFound("aggregate not found", aggregate_id=aggregate_id)
         except NotFound:

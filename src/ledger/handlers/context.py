@@ -10,6 +10,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from ledger.domain.agency import Agency
 from ledger.domain.base import Envelope, LedgerAggregate
 from ledger.domain.organization import Organization
 from ledger.errors import NotFound, VersionConflict
@@ -74,6 +75,14 @@ class Context:
             return self.load(Organization, ident, "organization")
         except NotFound:
             raise NotFound(f"{what} not found", **{f"{what}_id": of or ident}) from None
+
+    def agency(self, ident: UUID) -> Agency | None:
+        """The registered agency, or None when the id names none (an engagement may name an
+        agency that was never registered: ADR 0014)."""
+        try:
+            return self.load(Agency, ident, "agency")
+        except NotFound:
+            return None
 
     def envelope(
         self, organization_id: UUID, role: Role, engagement_id: UUID | None = None

@@ -9,7 +9,12 @@ from ledger import commands as c
 from ledger.domain.organization import EngagementTerms, Organization
 from ledger.errors import InvalidCommand, InvalidTransition, NotFound
 from ledger.handlers.context import Context, Outcome
-from ledger.policy.rights import may_create_organization, require_right
+from ledger.policy.rights import (
+    may_create_organization,
+    named_from_roster,
+    require_right,
+    roster,
+)
 from ledger.values import Role, fit_minor_unit
 
 
@@ -99,6 +104,7 @@ def revoke_membership(ctx: Context, cmd: c.RevokeMembership) -> Outcome:
 def start_engagement(ctx: Context, cmd: c.StartEngagement) -> Outcome:
     org = ctx.organization(cmd.organization_id)
     role = require_right(org, ctx.actor, type(cmd), "organization", org.id)
+    named_from_roster(roster(ctx.agency(cmd.agency_id)), cmd.consultant_ids, cmd.agency_id)
     engagement_id = uuid4()
     org.record(
         Organization.EngagementStarted,
@@ -140,6 +146,8 @@ def amend_engagement(ctx: Context, cmd: c.AmendEngagement) -> Outcome:
     before = _terms_dict(terms)
     after = dict(before)
     if cmd.consultant_ids is not None:
+        added = set(cmd.consultant_ids) - terms.consultant_ids
+        named_from_roster(roster(ctx.agency(terms.agency_id)), added, terms.agency_id)
         after["consultant_ids"] = sorted({str(x) for x in cmd.consultant_ids})
     if cmd.channels is not None:
         after["channels"] = sorted({ch.value for ch in cmd.channels})

@@ -27,9 +27,11 @@ from ledger.policy.rights import (
     author_only,
     executive_needed,
     limit_applies,
+    on_roster,
     require_engagement,
     require_recommendation_visible,
     require_right,
+    roster,
     segregation_of_duties,
     within_scope,
 )
@@ -106,6 +108,7 @@ def recommend(ctx: Context, cmd: c.Recommend) -> Outcome:
         channels=channels,
         campaign_id=cmd.campaign_id,
     )
+    on_roster(roster(ctx.agency(terms.agency_id)), ctx.actor, terms)
     check_change(cmd.kind, cmd.change, campaign)
     _within_scope(terms, cmd.change)
     if campaign is not None and campaign.state.status in CLOSED_CAMPAIGN:
@@ -160,6 +163,7 @@ def amend(ctx: Context, cmd: c.AmendRecommendation) -> Outcome:
         channels=channels,
         campaign_id=rec.state.campaign_id,
     )
+    on_roster(roster(ctx.agency(terms.agency_id)), ctx.actor, terms)
     check_change(K(rec.state.kind), cmd.change, campaign)
     _within_scope(terms, cmd.change)
     if c.utc(cmd.expires_at) <= ctx.now:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger import commands as c
-from ledger.handlers import campaigns, organizations, recommendations
+from ledger.handlers import agencies, campaigns, organizations, recommendations
 from ledger.handlers.context import Context, Outcome
 
 HANDLERS: dict[type[c.Command], Callable[[Context, Any], Outcome]] = {
@@ -17,6 +17,9 @@ HANDLERS: dict[type[c.Command], Callable[[Context, Any], Outcome]] = {
     c.StartEngagement: organizations.start_engagement,
     c.AmendEngagement: organizations.amend_engagement,
     c.EndEngagement: organizations.end_engagement,
+    c.RegisterAgency: agencies.register_agency,
+    c.AddAgencyMember: agencies.add_member,
+    c.RemoveAgencyMember: agencies.remove_member,
     c.PlanCampaign: campaigns.plan_campaign,
     c.LaunchCampaign: campaigns.change_status,
     c.PauseCampaign: campaigns.change_status,

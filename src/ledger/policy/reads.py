@@ -4,8 +4,12 @@ An actor reads all of an organization's records of a kind when it holds one of t
 ``table.READS`` names for it. A consultant reads, through its engagements, only what they
 cover: the campaigns an engagement's scope covers (its channels, and its campaigns when it
 names some), and the recommendations made under its engagements, with their events and
-how they were handled. Anyone else in the organization is refused (RoleRequired); an actor
-foreign to it is told it does not exist (NotFound).
+how they were handled. An agency admin (ADR 0014) reads, of each client whose engagements
+name its agency, what those engagements cover of ``table.AGENCY_READS``: the
+recommendations, their events and receipts, the reports; never a campaign, a membership or
+another agency's work. ``led`` is the set of agencies the actor leads (the application
+finds it: ``leads`` says who does). Anyone else in the organization is refused
+(RoleRequired); an actor foreign to it is told it does not exist (NotFound).
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from uuid import UUID
 
+from ledger.domain.agency import Agency
 from ledger.domain.organization import EngagementTerms, Organization
 from ledger.errors import NotFound, RoleRequired
 from ledger.identity import Actor
 from ledger.policy.rights import can_see, platform_role
-from ledger.policy.table import READS, SCOPED_READS, Read
+from ledger.policy.table import AA, AGENCY_READS, READS, SCOPED_READS, Read
 
 
 @dataclass(frozen=True)
@@ -49,16 +54,39 @@ class ReadScope:
         return ids is None or engagement_id in ids
 
 
-def read_scope(org: Organization, actor: Actor, read: Read) -> ReadScope:
+NOBODY: frozenset[UUID] = frozenset()
+
+
+def leads(agency: Agency, actor: Actor) -> bool:
+    """True when the actor is one of the agency's admins."""
+    return AA.value in agency.roles_of(actor.actor_id)
+
+
+def engaged_by(org: Organization, led: Collection[UUID]) -> tuple[EngagementTerms, ...]:
+    """The organization's engagements (ended ones too) naming one of the agencies ``led``."""
+    return tuple(e for e in org.state.engagements.values() if e.agency_id in led)
+
+
+def sees_organization(org: Organization, actor: Actor, led: Collection[UUID] = NOBODY) -> bool:
+    """True when the organization is visible: a member, a consultant of one of its
+    engagements, an admin of an agency it engages, or the platform."""
+    return can_see(org, actor) or bool(engaged_by(org, led))
+
+
+def read_scope(
+    org: Organization, actor: Actor, read: Read, led: Collection[UUID] = NOBODY
+) -> ReadScope:
     """The actor's scope for ``read`` in ``org``; NotFound or RoleRequired when it has none."""
-    if not can_see(org, actor):
+    theirs = engaged_by(org, led)
+    if not (can_see(org, actor) or theirs):
         raise NotFound("organization not found", organization_id=org.id)
     allowed = READS[read]
     if org.roles_of(actor.actor_id) & allowed or platform_role(actor) in allowed:
         return ReadScope(None)
-    mine = tuple(org.engagements_of(actor.actor_id))
-    if read in SCOPED_READS and mine:
-        return ReadScope(mine)
+    mine = tuple(org.engagements_of(actor.actor_id)) if read in SCOPED_READS else ()
+    agency = tuple(e for e in theirs if e not in mine) if read in AGENCY_READS else ()
+    if mine or agency:
+        return ReadScope(mine + agency)
     raise RoleRequired(
         f"reading {read.value} needs one of the roles: {', '.join(sorted(allowed))}"
         + (", or an engagement" if read in SCOPED_READS else ""),
@@ -67,10 +95,10 @@ def read_scope(org: Organization, actor: Actor, read: Read) -> ReadScope:
     )
 
 
-def may_read(org: Organization, actor: Actor, read: Read) -> bool:
+def may_read(org: Organization, actor: Actor, read: Read, led: Collection[UUID] = NOBODY) -> bool:
     """True when the actor reads at least part of ``read`` in ``org``."""
     try:
-        read_scope(org, actor, read)
+        read_scope(org, actor, read, led)
     except (NotFound, RoleRequired):
         return False
     return True
@@ -82,10 +110,41 @@ def sees_campaign(org: Organization, actor: Actor, campaign_id: UUID, channels: 
     ).sees_campaign(campaign_id, channels)
 
 
-def sees_recommendation(org: Organization, actor: Actor, engagement_id: UUID) -> bool:
-    return may_read(org, actor, Read.RECOMMENDATIONS) and read_scope(
-        org, actor, Read.RECOMMENDATIONS
+def sees_recommendation(
+    org: Organization, actor: Actor, engagement_id: UUID, led: Collection[UUID] = NOBODY
+) -> bool:
+    return may_read(org, actor, Read.RECOMMENDATIONS, led) and read_scope(
+        org, actor, Read.RECOMMENDATIONS, led
     ).sees_engagement(engagement_id)
+
+
+def sees_agency(agency: Agency, actor: Actor) -> bool:
+    """An agency is visible to the people on its roster and to the platform."""
+    return platform_role(actor) is not None or bool(agency.roles_of(actor.actor_id))
+
+
+def agency_read(agency: Agency, actor: Actor, read: Read) -> None:
+    """May the actor read ``read`` (the roster, or the agency's work across its clients):
+    the roles the table names; the rest of the roster is refused, anyone else told the
+    agency does not exist."""
+    if not sees_agency(agency, actor):
+        raise NotFound("agency not found", agency_id=agency.id)
+    allowed = READS[read]
+    if agency.roles_of(actor.actor_id) & allowed or platform_role(actor) in allowed:
+        return
+    raise RoleRequired(
+        f"reading {read.value} needs one of the roles: {', '.join(sorted(allowed))}",
+        actor_id=actor.actor_id,
+        agency_id=agency.id,
+    )
+
+
+def may_read_agency(agency: Agency, actor: Actor, read: Read) -> bool:
+    try:
+        agency_read(agency, actor, read)
+    except (NotFound, RoleRequired):
+        return False
+    return True
 
 
 def may_sign_checkpoint(actor: Actor) -> None:

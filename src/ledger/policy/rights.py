@@ -7,26 +7,30 @@ leak nothing. An actor who belongs but lacks the right gets a Forbidden naming t
 The special rules, each a function named as in ``docs/decision-rights.md``:
 ``segregation_of_duties``, ``author_only``, ``executive_needed`` (a recommendation awaiting
 leadership; ``limit_applies`` says whose budget decisions the approval limit bounds, the
-arithmetic is ``policy.limits``) and ``require_engagement`` (engagement scope and channels).
+arithmetic is ``policy.limits``), ``require_engagement`` (engagement scope and channels) and,
+for agencies (ADR 0014), ``require_agency_right``, ``on_roster`` and ``named_from_roster``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
 from ledger import commands as c
+from ledger.domain.agency import Agency
 from ledger.domain.organization import EngagementTerms, Organization
 from ledger.errors import (
     EngagementRequired,
     Forbidden,
     NotFound,
+    NotOnRoster,
     RoleRequired,
     SegregationOfDuties,
 )
 from ledger.identity import Actor
-from ledger.policy.table import COMMANDS, PREFERENCE
-from ledger.values import Role
+from ledger.policy.table import AA, COMMANDS, PREFERENCE
+from ledger.values import AgencyRole, Role
 
 
 def platform_role(actor: Actor) -> Role | None:
@@ -55,6 +59,11 @@ def may_create_organization(actor: Actor) -> None:
         raise Forbidden(
             "only a platform operator may create an organization", actor_id=actor.actor_id
         )
+
+
+def may_register_agency(actor: Actor) -> None:
+    if platform_role(actor) not in COMMANDS[c.RegisterAgency].roles:
+        raise Forbidden("only a platform operator may register an agency", actor_id=actor.actor_id)
 
 
 def require_right(
@@ -167,3 +176,56 @@ def require_recommendation_visible(
     mine = any(e.engagement_id == engagement_id for e in org.engagements_of(actor.actor_id))
     if not (org.roles_of(actor.actor_id) or mine or platform_role(actor) is not None):
         raise NotFound("recommendation not found", recommendation_id=recommendation_id)
+
+
+def require_agency_right(agency: Agency, actor: Actor, command: type[c.Command]) -> Role:
+    """The role the actor keeps an agency's roster in: ``agency_admin`` of this agency, or
+    the platform's; anyone else on the roster is refused, a stranger told it does not
+    exist."""
+    held = agency.roles_of(actor.actor_id)
+    platform = platform_role(actor)
+    if not held and platform is None:
+        raise NotFound("agency not found", agency_id=agency.id)
+    right = COMMANDS[command]
+    if AA in right.roles and AA.value in held:
+        return AA
+    if platform is not None and platform in right.roles:
+        return platform
+    raise RoleRequired(
+        f"{right.action} needs one of the roles: {', '.join(sorted(right.roles))}",
+        actor_id=actor.actor_id,
+        agency_id=agency.id,
+        held=",".join(sorted(held)) or "none",
+    )
+
+
+def roster(agency: Agency | None) -> frozenset[UUID] | None:
+    """The consultants an agency lists now; None for an engagement naming an agency that
+    was never registered (recorded before ADR 0014, or outside it): no roster to ask."""
+    return None if agency is None else agency.holding(AgencyRole.CONSULTANT.value)
+
+
+def on_roster(listed: frozenset[UUID] | None, actor: Actor, terms: EngagementTerms) -> None:
+    """A consultant acts through an engagement only while the engagement's agency still
+    lists it: the agency withdraws its people from every client at once."""
+    if listed is not None and actor.actor_id not in listed:
+        raise EngagementRequired(
+            "the engagement's agency no longer lists this consultant",
+            engagement_id=terms.engagement_id,
+            agency_id=terms.agency_id,
+            actor_id=actor.actor_id,
+        )
+
+
+def named_from_roster(
+    listed: frozenset[UUID] | None, consultant_ids: Iterable[UUID], agency_id: UUID
+) -> None:
+    """A client names, on an engagement with a registered agency, only consultants the
+    agency lists: the agency vouches for its people, the client chooses among them."""
+    missing = sorted(str(x) for x in set(consultant_ids) - (listed or frozenset()))
+    if listed is not None and missing:
+        raise NotOnRoster(
+            "the agency does not list these consultants",
+            agency_id=agency_id,
+            consultant_ids=",".join(missing),
+        )

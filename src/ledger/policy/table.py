@@ -4,8 +4,9 @@ This is the one place a role set is written down. ``docs/decision-rights.md`` sh
 table in words, and ``tests/ledger/test_decision_rights.py`` fails when the two disagree.
 
 Roles belong to parties: the client's members (manager, executive, auditor, admin and its API
-client, ``integration``), the agency's consultants (acting only through an engagement), and
-the platform (its operators, and the ``system`` actor that records expiries by itself).
+client, ``integration``), the agency's people (its ``agency_admin``s, who keep its roster and
+read its work across clients, and its consultants, acting only through an engagement; ADR
+0014), and the platform (its operators, and the ``system`` actor that records expiries by itself).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from ledger.values import Party, Role
 
 M, X, AU, AD = Role.MANAGER, Role.EXECUTIVE, Role.AUDITOR, Role.ADMIN
 API, C, OP, S = Role.INTEGRATION, Role.CONSULTANT, Role.OPERATOR, Role.SYSTEM
+AA = Role.AGENCY_ADMIN
 
 # When an actor holds several roles that all allow a command, it acts in the strongest.
 PREFERENCE = (X, M, AD, AU, API)
-PARTY_OF_ROLE = {C: Party.AGENCY, OP: Party.PLATFORM, S: Party.PLATFORM}
+PARTY_OF_ROLE = {C: Party.AGENCY, AA: Party.AGENCY, OP: Party.PLATFORM, S: Party.PLATFORM}
 
 
 def party_of(role: Role) -> Party:
@@ -53,6 +55,9 @@ COMMANDS: dict[type[c.Command], Right] = {
     c.StartEngagement: _right("start an engagement", AD, X, M, OP),
     c.AmendEngagement: _right("amend an engagement", AD, X, M, OP),
     c.EndEngagement: _right("end an engagement", AD, X, M, OP),
+    c.RegisterAgency: _right("register an agency", OP),
+    c.AddAgencyMember: _right("add to an agency's roster", AA, OP),
+    c.RemoveAgencyMember: _right("remove from an agency's roster", AA, OP),
     c.PlanCampaign: _right("plan a campaign", M),
     c.LaunchCampaign: _right("launch", M, X, rules=(EXEC,)),
     c.PauseCampaign: _right("pause", M, X),
@@ -85,10 +90,15 @@ class Read(StrEnum):
     VERIFY = "verification and audit bundles"
     MEMBERSHIPS = "memberships and engagements"
     SIGN_CHECKPOINT = "signing a checkpoint"
+    ROSTER = "an agency's roster"
+    AGENCY = "an agency's recommendations and reports across its clients"
 
 
 # Reads a consultant makes through its engagements (only what they cover), and the rest.
 SCOPED_READS = frozenset({Read.AUDIT_TRAIL, Read.CAMPAIGNS, Read.RECOMMENDATIONS, Read.REPORTS})
+# Reads an agency admin makes of a client, through the engagements naming its agency: the
+# recommendations, their events and receipts, and the reports on them; no campaign.
+AGENCY_READS = frozenset({Read.AUDIT_TRAIL, Read.RECOMMENDATIONS, Read.REPORTS})
 READS: dict[Read, frozenset[Role]] = {
     Read.AUDIT_TRAIL: frozenset({AU, M, X}),
     Read.CAMPAIGNS: frozenset({AU, M, X, API}),
@@ -97,6 +107,8 @@ READS: dict[Read, frozenset[Role]] = {
     Read.VERIFY: frozenset({AU, M, X}),
     Read.MEMBERSHIPS: frozenset({AU, M, X, AD}),
     Read.SIGN_CHECKPOINT: frozenset({OP}),
+    Read.ROSTER: frozenset({AA, OP}),
+    Read.AGENCY: frozenset({AA}),
 }
 
 
@@ -117,7 +129,7 @@ NAMES: dict[Naming, frozenset[Role]] = {
 }
 
 
-ROLE_ORDER = (M, X, AU, AD, API, C, OP, S)
+ROLE_ORDER = (M, X, AU, AD, API, C, AA, OP, S)
 
 
 def who(roles: frozenset[Role]) -> str:
@@ -132,10 +144,16 @@ def command_rows() -> list[tuple[str, str, str]]:
     ]
 
 
-def read_rows() -> list[tuple[str, str, str]]:
-    """The read table: what, who reads all of it, whether a consultant reads its part."""
+def read_rows() -> list[tuple[str, str, str, str]]:
+    """The read table: what, who reads all of it, whether a consultant reads its part, and
+    whether an agency admin reads its agency's part of a client."""
     return [
-        (read.value, who(roles), "its engagements' part" if read in SCOPED_READS else "no")
+        (
+            read.value,
+            who(roles),
+            "its engagements' part" if read in SCOPED_READS else "no",
+            "its agency's engagements' part" if read in AGENCY_READS else "no",
+        )
         for read, roles in READS.items()
     ]
 
