@@ -15,6 +15,7 @@ from ledger.application.results import CommandResult
 from ledger.application.service import Ledger
 from ledger.identity import Actor
 from ledger.values import (
+    AgencyRole,
     Budget,
     BudgetPeriod,
     Channel,
@@ -57,7 +58,9 @@ class World:
     integration: Actor = field(default_factory=lambda: Actor(uuid4()))
     consultant: Actor = field(default_factory=lambda: Actor(uuid4()))
     outsider: Actor = field(default_factory=lambda: Actor(uuid4()))
+    agency_admin: Actor = field(default_factory=lambda: Actor(uuid4()))
     agency_id: UUID = field(default_factory=uuid4)
+    registered_agency_id: UUID | None = None
     org_id: UUID = field(init=False)
     engagement_id: UUID = field(init=False)
     campaign_id: UUID = field(init=False)
@@ -91,6 +94,25 @@ class World:
         self.engagement_id = self.start_engagement()
         self.campaign_id = self.plan()
         return self
+
+    def agency(self) -> UUID:
+        """A registered agency (ADR 0014), made once: ``agency_admin`` leads it and the
+        world's consultant is on its roster. The world's own engagement names
+        ``agency_id``, an agency never registered, as engagements before ADR 0014 did."""
+        if self.registered_agency_id is None:
+            made = self.run(self.operator, c.RegisterAgency(name="Agency North"))
+            self.registered_agency_id = made.aggregate_id
+            for actor, role in [
+                (self.agency_admin, AgencyRole.AGENCY_ADMIN),
+                (self.consultant, AgencyRole.CONSULTANT),
+            ]:
+                self.run(
+                    self.operator,
+                    c.AddAgencyMember(
+                        agency_id=made.aggregate_id, member_id=actor.actor_id, member_role=role
+                    ),
+                )
+        return self.registered_agency_id
 
     def start_engagement(
         self, channels: tuple[str, ...] = ("ppc", "seo", "social"), days: int = 90, **kw: Any

@@ -54,6 +54,7 @@ ROLES = (
     "auditor",
     "integration",
     "consultant",
+    "agency_admin",
     "outsider",
 )
 

@@ -3,7 +3,7 @@ tests/ledger/test_decision_rights.py).
 
 Every command of ``ledger.policy.table.COMMANDS`` is posted, with the body its scenario
 (tests/ledger/scenarios.py) builds, to the route the API registered for it: each role the
-table allows gets 2xx, each it leaves out 403 (404 for an outsider), and a refusal appends
+table allows gets 2xx, each it leaves out 403 (404 for a stranger to the target), and a refusal appends
 nothing. ``system`` is left out here: no credential yields it (the expiry sweep acts as it
 in-process, tests/projections/test_expiry_sweep.py).
 """
@@ -27,6 +27,19 @@ from tests.ledger.scenarios import ROLES, SCENARIOS
 from tests.support import Clock, World
 
 HTTP_ROLES = [role for role in ROLES if role != "system"]
+CREATIONS = (c.CreateOrganization, c.RegisterAgency)
+ROSTER = (c.AddAgencyMember, c.RemoveAgencyMember)
+
+
+def _stranger(role: str, command: type[c.Command]) -> bool:
+    """Who is told the target does not exist (404): the outsider; for a client's commands,
+    the agency admin (its agency is not the world's engagement's); for an agency's roster,
+    everyone the agency does not list (the world's consultant is on it)."""
+    if command in CREATIONS:
+        return False
+    if command in ROSTER:
+        return role not in ("consultant", "agency_admin", "operator")
+    return role in ("outsider", "agency_admin")
 
 
 def _name(value: object) -> str:
@@ -101,7 +114,7 @@ def test_each_role_the_table_allows_gets_2xx_and_every_other_caller_is_refused_o
             continue
         before = store_state(world)
         r = api.post(path, role, body)
-        want = 404 if role == "outsider" and command is not c.CreateOrganization else 403
+        want = 404 if _stranger(role, command) else 403
         assert r.status_code == want, f"{command.__name__} by {role}: {r.text}"
         assert store_state(world) == before, f"{command.__name__} by {role} changed the store"
 

@@ -14,7 +14,7 @@ from uuid import uuid4
 
 from ledger import commands as c
 from ledger.identity import Actor
-from ledger.values import Channel, KpiTarget, MemberRole, ProposedChange, RecommendationKind
+from ledger.values import AgencyRole, Channel, KpiTarget, MemberRole, ProposedChange, RecommendationKind
 from tests.ledger.checks import (
     actors_by_role,
     bring_to,
@@ -32,6 +32,7 @@ ROLES = (
     "admin",
     "integration",
     "consultant",
+    "agency_admin",
     "operator",
     "system",
     "outsider",
@@ -41,7 +42,12 @@ ROLES = (
 def callers(world: World) -> dict[str, Actor]:
     """Every caller the table distinguishes, the platform's two included."""
     system = Actor(uuid4(), system=True)
-    return {**actors_by_role(world), "operator": world.operator, "system": system}
+    return {
+        **actors_by_role(world),
+        "agency_admin": world.agency_admin,
+        "operator": world.operator,
+        "system": system,
+    }
 
 
 def _expired(world: World) -> c.Command:
@@ -109,6 +115,16 @@ SCENARIOS: dict[type[c.Command], Scenario] = {
         organization_id=w.org_id, engagement_id=w.engagement_id, channels=(Channel.SEO,)
     ),
     c.EndEngagement: _engagement_end,
+    c.RegisterAgency: lambda w: c.RegisterAgency(name="Agency South"),
+    c.AddAgencyMember: lambda w: c.AddAgencyMember(
+        agency_id=w.agency(), member_id=uuid4(), member_role=AgencyRole.CONSULTANT
+    ),
+    c.RemoveAgencyMember: lambda w: c.RemoveAgencyMember(
+        agency_id=w.agency(),
+        member_id=w.consultant.actor_id,
+        member_role=AgencyRole.CONSULTANT,
+        reason="left the agency",
+    ),
     c.PlanCampaign: lambda w: c.PlanCampaign(
         organization_id=w.org_id,
         name="Autumn",
