@@ -14,7 +14,14 @@ from uuid import uuid4
 
 from ledger import commands as c
 from ledger.identity import Actor
-from ledger.values import AgencyRole, Channel, KpiTarget, MemberRole, ProposedChange, RecommendationKind
+from ledger.values import (
+    AgencyRole,
+    Channel,
+    KpiTarget,
+    MemberRole,
+    ProposedChange,
+    RecommendationKind,
+)
 from tests.ledger.checks import (
     actors_by_role,
     bring_to,
