@@ -4,8 +4,8 @@ tests/ledger/test_decision_rights.py).
 Every command of ``ledger.policy.table.COMMANDS`` is posted, with the body its scenario
 (tests/ledger/scenarios.py) builds, to the route the API registered for it: each role the
 table allows gets 2xx, each it leaves out 403 (404 for a stranger to the target), and a
-refusal appends nothing. ``system`` is left out here: no credential yields it (the expiry sweep acts as it
-in-process, tests/projections/test_expiry_sweep.py).
+refusal appends nothing. ``system`` is left out here: no credential yields it (the expiry
+sweep acts as it in-process, tests/projections/test_expiry_sweep.py).
 """
 
 from __future__ import annotations
