@@ -119,7 +119,7 @@ class EndEngagement(Command):
     reason: Reason
 
 
-# Agencies (ADR 0014)
+# Agencies (ADR 0015)
 
 
 class RegisterAgency(Command):

@@ -1,4 +1,4 @@
-"""An agency's own reads (ADR 0014): the agency and its roster, and its consultants' work
+"""An agency's own reads (ADR 0015): the agency and its roster, and its consultants' work
 across every client that engages it, from the read side.
 
 Only the agency's admins read its work across clients (``ledger.policy.reads``); the rows

@@ -1,4 +1,4 @@
-"""Agencies and their rosters (ADR 0014)."""
+"""Agencies and their rosters (ADR 0015)."""
 
 from __future__ import annotations
 
