@@ -1,7 +1,8 @@
-"""A realistic demo dataset: one agency with two consultants, two client organizations with
-managers, executives and auditors, campaigns across channels, and recommendations in every
-lifecycle state. The history is laid out over the past weeks by a simulated clock, so the
-audit trail reads like a real one; every command still passes the ledger's rules."""
+"""A realistic demo dataset: one registered agency with its admin and two consultants, two
+client organizations with managers, executives and auditors, campaigns across channels, and
+recommendations in every lifecycle state. The history is laid out over the past weeks by a
+simulated clock, so the audit trail reads like a real one; every command still passes the
+ledger's rules."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ledger.names import NameKind, SetName
 from ledger.persistence.names import NameStore
 from ledger.settings import Settings
 from ledger.values import (
+    AgencyRole,
     Budget,
     BudgetPeriod,
     Channel,
@@ -123,7 +125,19 @@ def seed(ledger: Ledger, keys: KeyStore, clock: SimClock) -> dict[str, Any]:
     d.actor("operator", operator=True)
     d.actor("consultant_1")
     d.actor("consultant_2")
-    agency = uuid4()
+    d.actor("agency_admin")
+    agency = d.run("operator", c.RegisterAgency(name=AGENCY))
+    for name, role in [
+        ("agency_admin", AgencyRole.AGENCY_ADMIN),
+        ("consultant_1", AgencyRole.CONSULTANT),
+        ("consultant_2", AgencyRole.CONSULTANT),
+    ]:
+        d.run(
+            "operator",
+            c.AddAgencyMember(
+                agency_id=agency, member_id=d.actors[name].actor_id, member_role=role
+            ),
+        )
     a = d.org(
         "client_a",
         "Client A (retail)",
@@ -327,6 +341,7 @@ PEOPLE = {
     "operator": "Olga Operator",
     "consultant_1": "Chidi Okafor",
     "consultant_2": "Ines Duarte",
+    "agency_admin": "Nadia Brandt",
     "manager_a": "Mia Schulz",
     "executive_a": "Erik Lund",
     "auditor_a": "Ana Costa",

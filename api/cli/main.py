@@ -126,6 +126,7 @@ def demo_env(path: Annotated[Path, typer.Option(help="The demo file")] = DEMO_FI
         lines += [f"export ENG_{k[-1].upper()}={v}" for k, v in data["engagements"].items()]
         lines += [f"export CAMPAIGN_{k.upper()}={v}" for k, v in data["campaigns"].items()]
         lines += [f"export REC_{k.upper()}={v}" for k, v in data["recommendations"].items()]
+        lines += [f"export AGENCY={data['agency_id']}"] if "agency_id" in data else []
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise Mistake(f"{path} is not the file 'ledger demo' writes ({type(e).__name__})") from None
     typer.echo("\n".join(lines))

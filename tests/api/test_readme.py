@@ -66,6 +66,8 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
         assert '"status":"implemented"' in out  # the recommendation was carried out
         assert '"type":"Campaign.Launched"' in out
         assert '"status":"active"' in out
+        assert '"kind":"agency"' in out  # the agency admin lists its agency and its clients
+        assert '"by_client":[{' in out  # and reads its report across them
     finally:
         server.terminate()
         server.wait(timeout=20)
