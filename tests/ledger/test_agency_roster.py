@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from ledger import commands as c
+from ledger.domain.organization import Organization
 from ledger.errors import EngagementRequired, InvalidTransition, NotFound, NotOnRoster, RoleRequired
 from ledger.identity import Actor
 from ledger.values import AgencyRole, Channel, ProposedChange
@@ -97,7 +98,7 @@ def test_a_consultant_the_agency_removes_may_no_longer_recommend_or_amend(world:
             ),
         )
     assert store_state(world) == before
-    org = world.ledger.repository.get(world.org_id)
+    org: Organization = world.ledger.repository.get(world.org_id)
     assert world.consultant.actor_id in org.state.engagements[world.engagement_id].consultant_ids
 
 
