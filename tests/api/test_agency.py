@@ -24,9 +24,9 @@ def _ids(items: list[dict[str, Any]], key: str) -> set[str]:
 def test_an_agency_admin_sees_exactly_its_consultants_recommendations_across_two_clients(
     api: Api,
 ) -> None:
-    """The agency's register, each client's register, the recommendation reads and the
-    handling of each give the admin its consultants' recommendations in A and B, and none of
-    the other agency's."""
+    """The agency's register, each client's register and report, the recommendation reads
+    and the handling of each give the admin its consultants' recommendations in A and B, and
+    none of the other agency's."""
     s = build(api)
     ours = {str(r) for r in s.ours.values()}
     (theirs,) = s.theirs.values()
@@ -41,6 +41,12 @@ def test_an_agency_admin_sees_exactly_its_consultants_recommendations_across_two
         listed = get(api, f"/v1/organizations/{org}/recommendations", "agency_admin")
         assert _ids(listed.json()["items"], "id") <= ours
     assert per_client == ours
+    report = get(
+        api, f"/v1/organizations/{api.world.org_id}/reports/handling", "agency_admin", after=s.after
+    ).json()
+    assert {r["engagement_id"] for r in report["consultants"]} == {str(s.engagement_a)}
+    assert {r["consultant_id"] for r in report["by_consultant"]} == {str(s.n1.actor_id)}
+    assert all(m["executions_without_recommendation"] is None for m in report["managers"])
     for rec in s.ours.values():
         for path in (f"/v1/recommendations/{rec}", f"/v1/recommendations/{rec}/handling"):
             assert get(api, path, "agency_admin", after=s.after).status_code == 200, path
