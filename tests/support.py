@@ -96,9 +96,9 @@ class World:
         return self
 
     def agency(self) -> UUID:
-        """A registered agency (ADR 0015), made once: ``agency_admin`` leads it and the
+        """A registered agency (ADR 0016), made once: ``agency_admin`` leads it and the
         world's consultant is on its roster. The world's own engagement names
-        ``agency_id``, an agency never registered, as engagements before ADR 0015 did."""
+        ``agency_id``, an agency never registered, as engagements before ADR 0016 did."""
         if self.registered_agency_id is None:
             made = self.run(self.operator, c.RegisterAgency(name="Agency North"))
             self.registered_agency_id = made.aggregate_id

@@ -294,7 +294,7 @@ class HandlingReportOut(Out):
 
 
 class AgencyReportOut(Out):
-    """An agency's handling report across its clients (ADR 0015)."""
+    """An agency's handling report across its clients (ADR 0016)."""
 
     agency_id: str
     agency_name: str | None = NAME

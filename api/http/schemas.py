@@ -199,6 +199,7 @@ class PartiesPage(BaseModel):
 
 class AgencyMemberOut(BaseModel):
     actor_id: str
+    actor_name: str | None = None
     roles: list[str]
 
 

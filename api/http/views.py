@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from ledger.application.directory import Party
+from ledger.application.parties import Party
 from ledger.domain.agency import Agency
 from ledger.domain.campaign import Campaign
 from ledger.domain.organization import Organization

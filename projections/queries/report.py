@@ -9,7 +9,7 @@ nearest-rank), and implemented as recommended (approved unchanged, carried out a
 approved) vs with changes (approved with changes, or carried out with a deviation) vs not
 implemented (approved, not carried out). The same figures in all per consultant
 (``by_consultant``) and per kind of recommendation (``by_kind``), over the whole window.
-``agency_report`` gives them for one agency across its clients (ADR 0015): in all, per
+``agency_report`` gives them for one agency across its clients (ADR 0016): in all, per
 client, per consultant and per kind. ``docs/reports.md`` defines every figure.
 
 Per manager (any client decider): decisions made by kind, median time from delivery to
@@ -113,7 +113,7 @@ class HandlingReport:
 
 @dataclass(frozen=True)
 class AgencyReport:
-    """An agency's work across its clients (ADR 0015): in all, and per client, consultant
+    """An agency's work across its clients (ADR 0016): in all, and per client, consultant
     and kind."""
 
     agency_id: str

@@ -119,7 +119,7 @@ class EndEngagement(Command):
     reason: Reason
 
 
-# Agencies (ADR 0015)
+# Agencies (ADR 0016)
 
 
 class RegisterAgency(Command):

@@ -54,7 +54,7 @@ class MemberRole(StrEnum):
 
 
 class AgencyRole(StrEnum):
-    """The roles an agency's roster holds (ADR 0015): its leads, and the consultants who
+    """The roles an agency's roster holds (ADR 0016): its leads, and the consultants who
     may act for it within the engagements its clients grant."""
 
     AGENCY_ADMIN = "agency_admin"

@@ -1,4 +1,4 @@
-"""Two clients of one registered agency, and another agency's work beside it (ADR 0015).
+"""Two clients of one registered agency, and another agency's work beside it (ADR 0016).
 
 Agency N lists its admin and two consultants, n1 and n2. Client A (the world's
 organization) engages N with n1, and still has the world's own engagement with another

@@ -1,4 +1,4 @@
-"""An agency's admin over HTTP (ADR 0015), on SQLite and PostgreSQL: it sees exactly its
+"""An agency's admin over HTTP (ADR 0016), on SQLite and PostgreSQL: it sees exactly its
 consultants' work across its two clients, and nothing else of them (tests/api/agency_scene.py
 builds the world)."""
 

@@ -44,7 +44,7 @@ def test_every_id_bearing_route_answers_404_for_another_organizations_ids(
         "recommendation_id": rec,
         "engagement_id": other.engagement_id,
         "subject_id": other.org_id,  # the name directory, asked as a member of B
-        "agency_id": other.agency(),  # B's registered agency (ADR 0015)
+        "agency_id": other.agency(),  # B's registered agency (ADR 0016)
     }
     before = len(api.world.events())
     checked = 0

@@ -1,4 +1,4 @@
-"""The agency's roster against its clients' engagements (ADR 0015), on SQLite and PostgreSQL.
+"""The agency's roster against its clients' engagements (ADR 0016), on SQLite and PostgreSQL.
 
 The client alone names who acts for it; the agency's roster only ever narrows that.
 """

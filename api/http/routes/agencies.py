@@ -1,4 +1,4 @@
-"""An agency's own reads (ADR 0015): the agency and its roster, and its consultants' work
+"""An agency's own reads (ADR 0016): the agency and its roster, and its consultants' work
 across every client that engages it, from the read side.
 
 Only the agency's admins read its work across clients (``ledger.policy.reads``); the rows
@@ -18,6 +18,7 @@ from api.http import views
 from api.http.deps import ActorDep, LedgerDep
 from api.http.read_schemas import AgencyReportOut, RegisterPage
 from api.http.reading import caught_up, read_side
+from api.http.routes.queries import tagged
 from api.http.routes.readmodels import ERRORS, After, Cursor, Limit, Since, Until, answer, page_body
 from api.http.schemas import AgencyOut
 from api.http.times import utc_period
@@ -39,7 +40,7 @@ AgencyId = Annotated[UUID, Path()]
 def get_agency(ledger: LedgerDep, actor: ActorDep, agency_id: AgencyId) -> JSONResponse:
     agency = Reader(ledger).agency(actor, agency_id)
     body = views.agency(agency, actor, may_read_agency(agency, actor, Read.ROSTER))
-    return JSONResponse(body, headers={"ETag": f'"{agency.version}"'})
+    return tagged(body, agency.version)
 
 
 @router.get(

@@ -27,7 +27,7 @@ from api.http.schemas import (
     RecommendationOut,
 )
 from api.http.times import utc
-from ledger.application.directory import Directory
+from ledger.application.parties import Parties
 from ledger.application.reads import Reader
 from ledger.domain.campaign import Campaign
 from ledger.domain.recommendation import Recommendation
@@ -87,7 +87,7 @@ def tagged(body: dict[str, Any], version: int) -> JSONResponse:
 def list_organizations(
     ledger: LedgerDep, actor: ActorDep, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, Any]:
-    found, last = Directory(ledger).page(actor, decode_cursor(cursor), clamp(limit))
+    found, last = Parties(ledger).page(actor, decode_cursor(cursor), clamp(limit))
     return {
         "items": [views.party(p) for p in found],
         "next_cursor": encode_cursor(last) if last else None,

@@ -80,7 +80,7 @@ class Reader:
         return agency
 
     def led(self, actor: Actor, org: Organization) -> frozenset[UUID]:
-        """The agencies engaged by ``org`` that the actor leads (ADR 0015)."""
+        """The agencies engaged by ``org`` that the actor leads (ADR 0016)."""
         found = set()
         for agency_id in {e.agency_id for e in org.state.engagements.values()}:
             try:

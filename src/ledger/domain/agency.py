@@ -1,4 +1,4 @@
-"""The agency: a party of its own, with the roster of the people who act for it (ADR 0015).
+"""The agency: a party of its own, with the roster of the people who act for it (ADR 0016).
 
 A platform operator registers an agency; its ``agency_admin``s (and operators) keep the
 roster: who leads the agency, and which consultants may act for it. The roster grants

@@ -1,4 +1,4 @@
-"""Agencies and their rosters (ADR 0015)."""
+"""Agencies and their rosters (ADR 0016)."""
 
 from __future__ import annotations
 

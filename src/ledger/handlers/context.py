@@ -78,7 +78,7 @@ class Context:
 
     def agency(self, ident: UUID) -> Agency | None:
         """The registered agency, or None when the id names none (an engagement may name an
-        agency that was never registered: ADR 0015)."""
+        agency that was never registered: ADR 0016)."""
         try:
             return self.load(Agency, ident, "agency")
         except NotFound:

@@ -4,7 +4,7 @@ An actor reads all of an organization's records of a kind when it holds one of t
 ``table.READS`` names for it. A consultant reads, through its engagements, only what they
 cover: the campaigns an engagement's scope covers (its channels, and its campaigns when it
 names some), and the recommendations made under its engagements, with their events and
-how they were handled. An agency admin (ADR 0015) reads, of each client whose engagements
+how they were handled. An agency admin (ADR 0016) reads, of each client whose engagements
 name its agency, what those engagements cover of ``table.AGENCY_READS``: the
 recommendations, their events and receipts, the reports; never a campaign, a membership or
 another agency's work. ``led`` is the set of agencies the actor leads (the application

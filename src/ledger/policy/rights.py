@@ -8,7 +8,7 @@ The special rules, each a function named as in ``docs/decision-rights.md``:
 ``segregation_of_duties``, ``author_only``, ``executive_needed`` (a recommendation awaiting
 leadership; ``limit_applies`` says whose budget decisions the approval limit bounds, the
 arithmetic is ``policy.limits``), ``require_engagement`` (engagement scope and channels) and,
-for agencies (ADR 0015), ``require_agency_right``, ``on_roster`` and ``named_from_roster``.
+for agencies (ADR 0016), ``require_agency_right``, ``on_roster`` and ``named_from_roster``.
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def require_agency_right(agency: Agency, actor: Actor, command: type[c.Command])
 
 def roster(agency: Agency | None) -> frozenset[UUID] | None:
     """The consultants an agency lists now; None for an engagement naming an agency that
-    was never registered (recorded before ADR 0015, or outside it): no roster to ask."""
+    was never registered (recorded before ADR 0016, or outside it): no roster to ask."""
     return None if agency is None else agency.holding(AgencyRole.CONSULTANT.value)
 
 

@@ -6,7 +6,7 @@ table in words, and ``tests/ledger/test_decision_rights.py`` fails when the two 
 Roles belong to parties: the client's members (manager, executive, auditor, admin and its API
 client, ``integration``), the agency's people (its ``agency_admin``s, who keep its roster and
 read its work across clients, and its consultants, acting only through an engagement; ADR
-0015), and the platform (its operators, and the ``system`` actor that records expiries by itself).
+0016), and the platform (its operators, and the ``system`` actor that records expiries by itself).
 """
 
 from __future__ import annotations

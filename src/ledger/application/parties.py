@@ -35,7 +35,7 @@ class Party:
     your_roles: frozenset[str]
 
 
-class Directory:
+class Parties:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self._leads: dict[UUID, bool] = {}
