@@ -1,4 +1,5 @@
-"""As-of: a campaign's state and a recommendation's status at a past moment, from events.
+"""As-of: a campaign's state and a recommendation's status at a past moment, from events;
+and the campaign-state view (KPIs against the targets in force) at a past moment.
 
 Not from the read tables (they hold only the present): the aggregate's events are read in
 version order up to the last one recorded at or before the moment, and the aggregate is
@@ -9,8 +10,10 @@ recommendation, the ``engagement_id``) returned.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +21,13 @@ from eventsourcing.application import Application
 
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.campaign import Campaign
-from ledger.domain.recommendation import Recommendation
+from ledger.domain.recommendation import DECIDABLE, Recommendation
+from projections import catalog
+from projections.codec import dumps, ts
+from projections.db import Database
+from projections.queries.campaigns import CampaignView, campaigns, view
+from projections.queries.paging import MAX_LIMIT, Page, clamp, page
+from projections.views.register import PROJECTION as REGISTER
 
 
 @dataclass(frozen=True)
@@ -124,3 +133,120 @@ def recommendation_as_of(
         approved_change=s.approved_change,
         decisions=list(s.decisions),
     )
+
+
+def _in_force(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """The performance records in force (a correction replaces the record in force for the
+    one it names, as ``views.campaigns`` counts them) and how many were not corrections."""
+    current: dict[int, dict[str, Any]] = {}
+    replaced: dict[int, int] = {}
+    for record in records:
+        corrected = record["corrects_version"]
+        if corrected is not None:
+            while corrected in replaced:
+                corrected = replaced[corrected]
+            current.pop(corrected, None)
+            replaced[corrected] = record["version"]
+        current[record["version"]] = record
+    originals = sum(1 for r in records if r["corrects_version"] is None)
+    return list(current.values()), originals
+
+
+def _pending_at(app: Application[UUID], db: Database, campaign_id: UUID, at: datetime) -> int:
+    """Recommendations on the campaign undecided at ``at`` (and not past their expiry
+    then, as the register reads a status at a moment)."""
+    text = (
+        "SELECT recommendation_id FROM {recommendations} "
+        "WHERE campaign_id = ? AND recommended_at <= ?"
+    )
+    with db.transaction() as tx:
+        vtx, _, _ = catalog.readable(tx, REGISTER)
+        rows = vtx.all(text, (str(campaign_id), ts(at)))
+    count = 0
+    for row in rows:
+        rec = recommendation_as_of(app, UUID(str(row["recommendation_id"])), at)
+        count += rec is not None and rec.status in DECIDABLE and rec.expires_at > at
+    return count
+
+
+def campaign_view_as_of(
+    app: Application[UUID], db: Database, now: CampaignView, at: datetime
+) -> CampaignView | None:
+    """The campaign state of ``now`` (its row in the view today) as it stood at ``at``:
+    status, budget, KPI targets and channels in force then, the performance recorded by
+    then (corrections applied), the KPIs derived from it against those targets, the last
+    change and the recommendations still open at that moment. None before it was planned."""
+    campaign_id = UUID(now.campaign_id)
+    events: list[LedgerAggregate.Event] = []
+    for event in app.events.get(campaign_id):
+        assert isinstance(event, LedgerAggregate.Event)
+        if event.timestamp > at:
+            break
+        events.append(event)
+    if not events:
+        return None
+    campaign: object = app.repository.get(campaign_id, version=events[-1].originator_version)
+    if not isinstance(campaign, Campaign):
+        return None
+    s, planned = campaign.state, events[0]
+    last = [e for e in events if not isinstance(e, Campaign.PerformanceRecorded)][-1]
+    records, originals = _in_force(s.performance)
+    row: dict[str, Any] = {
+        "campaign_id": now.campaign_id,
+        "organization_id": str(s.organization_id),
+        "name": s.name,
+        "objective": s.objective,
+        "status": str(s.status),
+        "budget_amount": str(s.budget["amount"]),
+        "budget_currency": s.budget["currency"],
+        "budget_period": s.budget["period"],
+        "kpi_targets": dumps(s.kpi_targets),
+        "channels": dumps(sorted(s.channels)),
+        "version": int(events[-1].originator_version),
+        "planned_at": ts(planned.timestamp),
+        "planned_by": str(getattr(planned, "actor_id", "")),
+        "last_change_at": ts(last.timestamp),
+        "last_change_by": str(getattr(last, "actor_id", "")),
+        "last_change_role": str(getattr(last, "role", "")),
+        "last_change_type": type(last).__qualname__,
+        "pending_recommendations": _pending_at(app, db, campaign_id, at),
+        "performance_records": originals,
+        "spend": str(sum((Decimal(str(r["spend"]["amount"])) for r in records), Decimal(0))),
+        "revenue": str(sum((Decimal(str(r["revenue"]["amount"])) for r in records), Decimal(0))),
+        "performance_currency": s.performance[-1]["spend"]["currency"] if s.performance else None,
+        "impressions": sum(int(r["impressions"]) for r in records),
+        "clicks": sum(int(r["clicks"]) for r in records),
+        "conversions": sum(int(r["conversions"]) for r in records),
+        "position": now.position,
+    }
+    return view(row)
+
+
+def campaigns_as_of(
+    app: Application[UUID],
+    db: Database,
+    at: datetime,
+    *,
+    statuses: Collection[str] = (),
+    cursor: str | None = None,
+    limit: int | None = None,
+    **where: Any,
+) -> Page[CampaignView]:
+    """A page of campaign states as they stood at ``at`` (see :func:`campaign_view_as_of`),
+    in the order and with the filters of ``queries.campaigns.campaigns`` (``where``), a
+    status matched against the status at ``at``; campaigns planned after ``at`` are left
+    out. The page reflects the position of the view it walked."""
+    n = clamp(limit)
+    found: list[CampaignView] = []
+    position: int | None = None
+    while True:
+        chunk = campaigns(db, cursor=cursor, limit=MAX_LIMIT, **where)
+        position = chunk.position if position is None else position
+        for current in chunk.items:
+            then = campaign_view_as_of(app, db, current, at)
+            if then is not None and (not statuses or then.status in statuses):
+                found.append(then)
+        if len(found) > n or chunk.next_cursor is None:
+            break
+        cursor = chunk.next_cursor
+    return page(found[: n + 1], n, lambda v: v.position, position)

@@ -13,6 +13,7 @@ from api.http import naming, openapi, problems, reference
 from api.http.admission import AdmissionMiddleware, AdmissionSettings
 from api.http.metrics import observe_projections
 from api.http.middleware import EdgeMiddleware
+from api.http.query import strict_query
 from api.http.routes import (
     admin,
     agencies,
@@ -90,7 +91,10 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served by api.http.reference from the package, not from a CDN
         redoc_url=None,
-        dependencies=[Depends(naming.bind)],  # the names beside ids in every read
+        dependencies=[
+            Depends(strict_query),  # every query parameter declared, once unless a list
+            Depends(naming.bind),  # the names beside ids in every read
+        ],
         openapi_tags=[
             {"name": "commands"},
             {"name": "queries"},

@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import errors as e
 from ledger.jsonready import jsonable
-from ledger.periods import ReversedPeriod
+from ledger.periods import InvalidTime, ReversedPeriod
 from projections.errors import InvalidQuery, ProjectionError, ProjectionNotReady, UnknownProjection
 
 UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -203,6 +203,17 @@ def install(app: FastAPI) -> None:
     async def reversed_period(request: Request, exc: ReversedPeriod) -> JSONResponse:
         return problem(request, 400, "reversed_period", "Reversed period", str(exc))
 
+    @app.exception_handler(InvalidTime)
+    async def invalid_time(request: Request, exc: InvalidTime) -> JSONResponse:
+        return problem(
+            request,
+            400,
+            "invalid_query",
+            "Invalid query",
+            str(exc),
+            context={"parameter": exc.name},
+        )
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return problem(request, exc.status, exc.code, exc.title, exc.detail, exc.headers)
@@ -219,6 +230,8 @@ def install(app: FastAPI) -> None:
                 "the request body is not valid JSON",
                 errors=errors,
             )
+        if errors and all(err["loc"][:1] == ["query"] for err in errors):
+            return invalid_query(request, exc.errors(), errors)
         floats = [err for err in errors if "never a float" in str(err.get("msg", ""))]
         code = "float_money_refused" if floats else "invalid_request"
         return problem(
@@ -271,6 +284,19 @@ def install(app: FastAPI) -> None:
 
     for cls in UNAVAILABLE:
         app.add_exception_handler(cls, unavailable)
+
+
+def invalid_query(request: Request, raw: Any, errors: list[dict[str, Any]]) -> JSONResponse:
+    """400 ``invalid_query``: a query parameter FastAPI could not read as declared (an
+    enumerated filter's unknown value, a number that is not one, a required one missing);
+    ``detail`` names each parameter, what was sent and what is allowed."""
+    parts = []
+    for err, clean in zip(raw, errors, strict=True):
+        name = clean["loc"][1] if len(clean["loc"]) > 1 else "query"
+        sent = err.get("input")
+        shown = "" if not isinstance(sent, str) else f"={sent[:64]!r}"
+        parts.append(f"{name}{shown}: {clean['msg']}")
+    return problem(request, 400, "invalid_query", "Invalid query", "; ".join(parts), errors=errors)
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:

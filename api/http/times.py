@@ -1,43 +1,49 @@
-"""The one reading of the time query parameters (``as_of``, ``since``, ``until``, a
-bundle's ``from`` and ``to``): each in UTC, the ledger's one time zone.
+"""The time query parameters of the API (``as_of``, ``since``, ``until``,
+``decided_since``, ``decided_until``, a bundle's ``from`` and ``to``): each declared as a
+string and read by the one parser, ``ledger.periods.parse_time`` (RFC 3339 with a zone, or
+a plain date meaning that day at 00:00 UTC), never by FastAPI's datetime parsing, which
+takes ``0.5`` for a Unix time and a zoneless time for a local one.
 
-A time that has no UTC equivalent (``0001-01-01T00:00:00+14:00`` is before year 1 in UTC,
-``9999-12-31T23:59:59-14:00`` after year 9999) is 400 ``invalid_query`` naming the
-parameter; a period whose start is after its end is 400 ``reversed_period``
-(``ledger.periods.ordered``, mapped in ``api.http.problems``).
+A value the parser refuses (anything else, a leap second, a time with no UTC equivalent) is
+400 ``invalid_query`` naming the parameter and the accepted forms; a period whose start is
+after its end is 400 ``reversed_period`` (``ledger.periods.ordered``). Both are mapped in
+``api.http.problems``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Annotated, Any
 
-from api.http.problems import ApiError
-from ledger.periods import ordered
+from pydantic import WithJsonSchema
 
+from ledger.periods import TIME_PATTERN, ordered, parse_time
 
-def utc(value: datetime | None, name: str) -> datetime | None:
-    """``value`` in UTC (a time without an offset is read as UTC); 400 ``invalid_query``
-    when it cannot be expressed in UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ApiError(
-            400,
-            "invalid_query",
-            "Invalid query",
-            f"{name}={value.isoformat()} has no UTC equivalent: in UTC it falls outside "
-            "the years 1 to 9999",
-        ) from None
+FORMS = (
+    "An RFC 3339 time with a zone (2026-03-01T09:30:00Z, 2026-03-01T10:30:00+01:00) or a plain "
+    "date (2026-03-01), which means that day at 00:00 in UTC."
+)
+SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": f"^{TIME_PATTERN.pattern}$",
+    "examples": ["2026-03-01T09:30:00Z", "2026-03-01"],
+}
 
 
-def utc_period(
-    start: datetime | None, end: datetime | None, names: tuple[str, str] = ("since", "until")
+TimeText = Annotated[str | None, WithJsonSchema(SCHEMA)]
+"""A time query parameter, as routes declare it: ``Annotated[TimeText, Query(description=
+...)]``, the description ending with :data:`FORMS`."""
+
+
+def instant(value: str | None, name: str) -> datetime | None:
+    """``value`` as an instant in UTC (None when absent); InvalidTime naming ``name``."""
+    return None if value is None else parse_time(value, name)
+
+
+def period(
+    start: str | None, end: str | None, names: tuple[str, str] = ("since", "until")
 ) -> tuple[datetime | None, datetime | None]:
-    """Both bounds in UTC (see :func:`utc`), checked not to be reversed."""
-    first, last = utc(start, names[0]), utc(end, names[1])
+    """Both bounds in UTC (see :func:`instant`), checked not to be reversed."""
+    first, last = instant(start, names[0]), instant(end, names[1])
     ordered(first, last, names)
     return first, last

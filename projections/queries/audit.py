@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -19,16 +20,50 @@ from projections.views.audit import JSON_COLUMNS
 from projections.views.audit import PROJECTION as AUDIT
 
 
+class EventType(StrEnum):
+    """Every event type the audit trail holds (``docs/events.md``, but for the idempotency
+    records, which it leaves out): the values of its ``event_type`` filter."""
+
+    ORGANIZATION_CREATED = "Organization.Created"
+    ORGANIZATION_SETTINGS_CHANGED = "Organization.SettingsChanged"
+    ORGANIZATION_MEMBERSHIP_GRANTED = "Organization.MembershipGranted"
+    ORGANIZATION_MEMBERSHIP_REVOKED = "Organization.MembershipRevoked"
+    ORGANIZATION_ENGAGEMENT_STARTED = "Organization.EngagementStarted"
+    ORGANIZATION_ENGAGEMENT_AMENDED = "Organization.EngagementAmended"
+    ORGANIZATION_ENGAGEMENT_ENDED = "Organization.EngagementEnded"
+    CAMPAIGN_PLANNED = "Campaign.Planned"
+    CAMPAIGN_LAUNCHED = "Campaign.Launched"
+    CAMPAIGN_PAUSED = "Campaign.Paused"
+    CAMPAIGN_RESUMED = "Campaign.Resumed"
+    CAMPAIGN_COMPLETED = "Campaign.Completed"
+    CAMPAIGN_CANCELLED = "Campaign.Cancelled"
+    CAMPAIGN_BUDGET_ADJUSTED = "Campaign.BudgetAdjusted"
+    CAMPAIGN_KPI_TARGETS_SET = "Campaign.KpiTargetsSet"
+    CAMPAIGN_CHANNELS_CHANGED = "Campaign.ChannelsChanged"
+    CAMPAIGN_PERFORMANCE_RECORDED = "Campaign.PerformanceRecorded"
+    RECOMMENDATION_RECOMMENDED = "Recommendation.Recommended"
+    RECOMMENDATION_AMENDED = "Recommendation.Amended"
+    RECOMMENDATION_APPROVED = "Recommendation.Approved"
+    RECOMMENDATION_APPROVED_WITH_CHANGES = "Recommendation.ApprovedWithChanges"
+    RECOMMENDATION_REJECTED = "Recommendation.Rejected"
+    RECOMMENDATION_ESCALATED = "Recommendation.Escalated"
+    RECOMMENDATION_WITHDRAWN = "Recommendation.Withdrawn"
+    RECOMMENDATION_EXPIRED = "Recommendation.Expired"
+    RECOMMENDATION_IMPLEMENTED = "Recommendation.Implemented"
+
+
 @dataclass(frozen=True)
 class AuditFilter:
-    """What to list. ``since`` is inclusive, ``until`` exclusive (recorded time, UTC)."""
+    """What to list. ``since`` is inclusive, ``until`` exclusive (recorded time, UTC); an
+    entry matches a tuple of roles, parties or event types when it has any of them (an
+    empty tuple: no filter)."""
 
     organization_id: UUID | None = None
     campaign_id: UUID | None = None
     recommendation_id: UUID | None = None
     actor_id: UUID | None = None
-    role: str | None = None
-    party: str | None = None
+    roles: tuple[str, ...] = ()
+    parties: tuple[str, ...] = ()
     event_types: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
@@ -41,8 +76,8 @@ class AuditFilter:
             .eq("campaign_id", self.campaign_id)
             .eq("recommendation_id", self.recommendation_id)
             .eq("actor_id", self.actor_id)
-            .eq("role", self.role)
-            .eq("party", self.party)
+            .one_of("role", self.roles or None)
+            .one_of("party", self.parties or None)
             .one_of("event_type", self.event_types or None)
             .time_from("recorded_at", self.since)
             .time_before("recorded_at", self.until)

@@ -182,21 +182,23 @@ def campaigns(
     db: Database,
     *,
     organization_id: UUID | None = None,
-    status: str | None = None,
+    statuses: Collection[str] = (),
     cursor: str | None = None,
     limit: int | None = None,
     visible_to: Visible = None,
     keep: Keep | None = None,
 ) -> Page[CampaignView]:
-    """A page of campaigns; ``keep`` (the policy's read rule: campaign id, channels) drops
-    the rows of engagements' organizations that the engagement's channels do not cover."""
+    """A page of campaigns (in any of ``statuses``, when given); ``keep`` (the policy's read
+    rule: campaign id, channels) drops the rows of engagements' organizations that the
+    engagement's channels do not cover."""
     n = clamp(limit)
     start = after(cursor)
     found: list[Row] = []
     with db.transaction() as tx:
         vtx, _, position = catalog.readable(tx, CAMPAIGNS)
         while len(found) <= n:
-            where = Where().eq("organization_id", organization_id).eq("status", status)
+            where = Where().eq("organization_id", organization_id)
+            where.one_of("status", statuses or None)
             _visible(where, visible_to).raw("position > ?", start)
             rows = _rows(vtx, where, n + 1)
             found += [r for r in rows if keep is None or keep(_id(r), loads(r["channels"]) or [])]

@@ -3,6 +3,7 @@ the decision report in ``projections.queries.decisions``)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from uuid import UUID
 
@@ -44,17 +45,37 @@ def status_as_of(row: Row, now: datetime) -> str:
     return Status.EXPIRED.value if _lapsed(row, now) else str(row["status"])
 
 
-def _status(where: Where, status: str | None, now: datetime | None) -> Where:
-    """``status`` as read at ``now``: expired includes the undecided past their expiry."""
-    if status is None or now is None or status not in (*DECIDABLE, Status.EXPIRED):
-        return where.eq("status", status)
+def _status(status: str, now: datetime | None) -> tuple[str, tuple[str, ...]]:
+    """The condition of ``status`` as read at ``now``: expired includes the undecided past
+    their expiry, pending and awaiting an executive exclude them."""
+    if now is None or status not in (*DECIDABLE, Status.EXPIRED):
+        return "status = ?", (str(status),)
     if status == Status.EXPIRED:
-        return where.raw(
+        return (
             "(status = ? OR (status IN (?, ?) AND expires_at <= ?))",
-            *map(str, (Status.EXPIRED, Status.PENDING, Status.AWAITING_EXECUTIVE)),
-            ts(now),
+            (*map(str, (Status.EXPIRED, Status.PENDING, Status.AWAITING_EXECUTIVE)), ts(now)),
         )
-    return where.eq("status", status).raw("expires_at > ?", ts(now))
+    return "(status = ? AND expires_at > ?)", (str(status), ts(now))
+
+
+def _statuses(where: Where, statuses: Collection[str], now: datetime | None) -> Where:
+    """Rows in any of ``statuses`` (each as read at ``now``); no condition when empty."""
+    if not statuses:
+        return where
+    conditions = [_status(s, now) for s in sorted(set(statuses))]
+    clause = "(" + " OR ".join(c for c, _ in conditions) + ")"
+    return where.raw(clause, *(p for _, params in conditions for p in params))
+
+
+def _decided_within(where: Where, since: datetime | None, until: datetime | None) -> Where:
+    """Recommendations with at least one decision recorded in ``[since, until)``."""
+    if since is None and until is None:
+        return where
+    inner = Where().time_from("decided_at", since).time_before("decided_at", until)
+    return where.raw(
+        "recommendation_id IN (SELECT recommendation_id FROM {decisions}" + inner.sql() + ")",  # noqa: S608 - a constant slot and clauses; values are bound
+        *inner.params,
+    )
 
 
 def _page(
@@ -83,34 +104,45 @@ def recommendations(
     engagement_id: UUID | None = None,
     campaign_id: UUID | None = None,
     author_id: UUID | None = None,
-    status: str | None = None,
-    kind: str | None = None,
+    statuses: Collection[str] = (),
+    kinds: Collection[str] = (),
     since: datetime | None = None,
     until: datetime | None = None,
+    decided_since: datetime | None = None,
+    decided_until: datetime | None = None,
     cursor: str | None = None,
     limit: int | None = None,
     visible_to: Visible = None,
     now: datetime | None = None,
 ) -> Page[Row]:
-    """Register rows in the order they were first recommended; ``since``/``until`` bound
-    the time of recommendation. With ``now``, statuses are read as of then (expiry)."""
-    where = _status(
+    """Register rows in the order they were first recommended, in any of ``statuses`` and
+    ``kinds`` when given; ``since``/``until`` bound the time of recommendation,
+    ``decided_since``/``decided_until`` the time of any decision on it (each bound
+    inclusive at the start, exclusive at the end). With ``now``, statuses are read as of
+    then (expiry)."""
+    where = (
         Where()
         .eq("organization_id", organization_id)
         .eq("agency_id", agency_id)
         .eq("engagement_id", engagement_id)
         .eq("campaign_id", campaign_id)
-        .eq("author_id", author_id),
-        status,
-        now,
+        .eq("author_id", author_id)
     )
     where = (
-        where.eq("kind", kind)
+        _statuses(where, statuses, now)
+        .one_of("kind", kinds or None)
         .time_from("recommended_at", since)
         .time_before("recommended_at", until)
         .one_of("engagement_id", visible_to)
     )
-    return _page(db, "recommendations", where, cursor, limit, now)
+    return _page(
+        db,
+        "recommendations",
+        _decided_within(where, decided_since, decided_until),
+        cursor,
+        limit,
+        now,
+    )
 
 
 def recommendation(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -257,6 +257,7 @@ def handling_report(
     organization_id: UUID | None = None,
     engagement_id: UUID | None = None,
     consultant_id: UUID | None = None,
+    kinds: Collection[str] = (),
     since: datetime | None = None,
     until: datetime | None = None,
     period: Period = "all",
@@ -265,8 +266,10 @@ def handling_report(
 ) -> HandlingReport:
     """The report for one window (``since`` inclusive, ``until`` exclusive): consultants by
     time of recommendation (per engagement and period, and in all per consultant and per
-    kind), managers by time of decision or execution. With ``now``, statuses are read as of
-    then (expiry); without it, as stored."""
+    kind), managers by time of decision or execution. With ``kinds``, only recommendations
+    of those kinds and the decisions on them count; executions without a recommendation
+    have no kind, so they are not counted then (``None``). With ``now``, statuses are read
+    as of then (expiry); without it, as stored."""
     with db.transaction() as tx:
         _, generation, position = catalog.readable(tx, REGISTER)
     recs = (
@@ -274,6 +277,7 @@ def handling_report(
         .eq("organization_id", organization_id)
         .eq("engagement_id", engagement_id)
         .eq("author_id", consultant_id)
+        .one_of("kind", kinds or None)
         .time_from("recommended_at", since)
         .time_before("recommended_at", until)
         .one_of("engagement_id", visible_to)
@@ -286,8 +290,16 @@ def handling_report(
         .time_before("decided_at", until)
         .one_of("engagement_id", visible_to)
     )
+    if kinds:
+        of_kinds = Where().one_of("kind", kinds)
+        decisions.raw(
+            "recommendation_id IN (SELECT recommendation_id FROM {recommendations}"  # noqa: S608 - a constant slot and clauses; values are bound
+            + of_kinds.sql()
+            + ")",
+            *of_kinds.params,
+        )
     executions = None
-    if visible_to is None and engagement_id is None:
+    if visible_to is None and engagement_id is None and not kinds:
         executions = (
             Where()
             .raw("recommendation_id IS NULL")

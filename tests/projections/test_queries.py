@@ -91,8 +91,8 @@ def test_filters_select_by_campaign_recommendation_actor_role_type_and_time(
     assert ids(AuditFilter(actor_id=world.consultant.actor_id)) == expect(
         lambda r: r["actor_id"] == consultant
     )
-    assert ids(AuditFilter(role="executive")) == expect(lambda r: r["role"] == "executive")
-    assert ids(AuditFilter(party="agency")) == expect(lambda r: r["party"] == "agency")
+    assert ids(AuditFilter(roles=("executive",))) == expect(lambda r: r["role"] == "executive")
+    assert ids(AuditFilter(parties=("agency",))) == expect(lambda r: r["party"] == "agency")
     kinds = ("Recommendation.Rejected", "Campaign.Paused")
     assert ids(AuditFilter(event_types=kinds)) == expect(lambda r: r["event_type"] in kinds)
     middle = everything[len(everything) // 2]["recorded_at"]

@@ -8,7 +8,6 @@ decisions``). Same read right as the register (``Read.RECOMMENDATIONS``).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -18,7 +17,7 @@ from api.http.deps import ActorDep, LedgerDep
 from api.http.read_schemas import DecisionReportPage
 from api.http.reading import caught_up, read_side, visible_to
 from api.http.routes.readmodels import ERRORS, After, Cursor, Limit, Org, answer, page_body
-from api.http.times import utc_period
+from api.http.times import FORMS, TimeText, period
 from ledger.policy.table import Read
 from ledger.values import RecommendationKind, RecommendationStatus
 from projections.queries.decisions import DecisionFilter, Outcome, decision_report
@@ -27,7 +26,7 @@ router = APIRouter(prefix="/v1", tags=["views"])
 
 
 def _time(description: str) -> Any:
-    return Query(description=description + " (RFC 3339 with a zone, or a date: 00:00 UTC)")
+    return Query(description=f"{description} this time. {FORMS}")
 
 
 @router.get(
@@ -56,12 +55,12 @@ def decisions(
         bool | None,
         Query(description="An execution took an executive's spend authority (or none did)"),
     ] = None,
-    recommended_since: Annotated[datetime | None, _time("Recommended at or after")] = None,
-    recommended_until: Annotated[datetime | None, _time("Recommended before")] = None,
-    decided_since: Annotated[datetime | None, _time("A decision at or after")] = None,
-    decided_until: Annotated[datetime | None, _time("A decision before")] = None,
-    executed_since: Annotated[datetime | None, _time("An execution at or after")] = None,
-    executed_until: Annotated[datetime | None, _time("An execution before")] = None,
+    recommended_since: Annotated[TimeText, _time("Recommended at or after")] = None,
+    recommended_until: Annotated[TimeText, _time("Recommended before")] = None,
+    decided_since: Annotated[TimeText, _time("A decision at or after")] = None,
+    decided_until: Annotated[TimeText, _time("A decision before")] = None,
+    executed_since: Annotated[TimeText, _time("An execution at or after")] = None,
+    executed_until: Annotated[TimeText, _time("An execution before")] = None,
     group: Annotated[
         Literal["recommendation", "decision"],
         Query(description="One row per recommendation, or per decision"),
@@ -71,7 +70,7 @@ def decisions(
     after: After = None,
 ) -> DecisionReportPage:
     periods = {
-        name: utc_period(since, until, (f"{name}_since", f"{name}_until"))
+        name: period(since, until, (f"{name}_since", f"{name}_until"))
         for name, (since, until) in {
             "recommended": (recommended_since, recommended_until),
             "decided": (decided_since, decided_until),

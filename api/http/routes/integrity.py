@@ -4,7 +4,6 @@ receipts, full verification and audit bundles."""
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -19,7 +18,7 @@ from api.http.commanding import COMMAND_ERRORS
 from api.http.deps import ActorDep, LedgerDep
 from api.http.problems import ApiError
 from api.http.read_schemas import ReceiptOut, VerifyOut
-from api.http.times import utc_period
+from api.http.times import FORMS, TimeText, period
 from ledger.application.reads import Reader
 from ledger.errors import NotFound
 from ledger.identity import Actor
@@ -166,14 +165,18 @@ def bundle(
     ledger: LedgerDep,
     actor: ActorDep,
     organization_id: Annotated[UUID, PathParam()],
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[
+        TimeText, Query(alias="from", description=f"Recorded at or after this time. {FORMS}")
+    ] = None,
+    end: Annotated[
+        TimeText, Query(alias="to", description=f"Recorded before this time. {FORMS}")
+    ] = None,
 ) -> FileResponse:
     _require_auditor(ledger, actor, organization_id)
-    start, end = utc_period(start, end, ("from", "to"))
+    first, last = period(start, end, ("from", "to"))
     folder = Path(tempfile.mkdtemp(prefix="ledger-bundle-"))
     path = folder / f"bundle-{organization_id}.zip"
-    export_bundle(ledger, notary(request), path, organization_id, start, end)
+    export_bundle(ledger, notary(request), path, organization_id, first, last)
 
     def cleanup() -> None:
         path.unlink(missing_ok=True)

@@ -6,7 +6,6 @@ GETs return the aggregate's version as ETag; ``?as_of=`` reads a past state.
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -26,7 +25,7 @@ from api.http.schemas import (
     PartiesPage,
     RecommendationOut,
 )
-from api.http.times import utc
+from api.http.times import FORMS, TimeText, instant
 from ledger.application.parties import Parties
 from ledger.application.reads import Reader
 from ledger.domain.campaign import Campaign
@@ -36,9 +35,7 @@ router = APIRouter(prefix="/v1")
 ERRORS: dict[int | str, dict[str, Any]] = {
     k: v for k, v in COMMAND_ERRORS.items() if k in (400, 401, 404, 422, 500, 503)
 }
-AsOf = Annotated[
-    datetime | None, Query(description="Read the state as of this time (ISO 8601 with a zone)")
-]
+AsOf = Annotated[TimeText, Query(description=f"Read the state as of this time. {FORMS}")]
 Limit = Annotated[int, Query(description="Page size, clamped to 1..200")]
 Cursor = Annotated[str | None, Query(description="The next_cursor of the previous page")]
 MAX_PAGE = 200
@@ -65,12 +62,6 @@ def decode_cursor(cursor: str | None) -> int:
         raise ApiError(
             400, "malformed_cursor", "Malformed cursor", "the cursor is not one this API returned"
         ) from None
-
-
-def _aware(as_of: datetime | None) -> datetime | None:
-    if as_of is not None and as_of.tzinfo is None:
-        raise ApiError(422, "invalid_request", "Invalid request", "as_of needs a time zone")
-    return utc(as_of, "as_of")
 
 
 def tagged(body: dict[str, Any], version: int) -> JSONResponse:
@@ -117,7 +108,7 @@ def get_organization(
 def get_campaign(
     ledger: LedgerDep, actor: ActorDep, campaign_id: Annotated[UUID, Path()], as_of: AsOf = None
 ) -> JSONResponse:
-    campaign = Reader(ledger).campaign(actor, campaign_id, _aware(as_of))
+    campaign = Reader(ledger).campaign(actor, campaign_id, instant(as_of, "as_of"))
     return tagged(views.campaign(campaign), campaign.version)
 
 
@@ -133,7 +124,7 @@ def get_recommendation(
     recommendation_id: Annotated[UUID, Path()],
     as_of: AsOf = None,
 ) -> JSONResponse:
-    at = _aware(as_of)
+    at = instant(as_of, "as_of")
     rec = Reader(ledger).recommendation(actor, recommendation_id, at)
     return tagged(views.recommendation(rec, at or ledger.clock()), rec.version)
 

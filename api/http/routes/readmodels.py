@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
@@ -33,13 +32,16 @@ from api.http.read_schemas import (
     RegisterPage,
 )
 from api.http.reading import caught_up, position_headers, read_side, scope_of, visible_to
-from api.http.times import utc_period
+from api.http.times import FORMS, TimeText, instant, period
 from ledger.application.reads import Reader
+from ledger.errors import NotFound
 from ledger.jsonready import jsonable
 from ledger.policy.table import Read
+from ledger.values import CampaignStatus, Party, RecommendationKind, RecommendationStatus, Role
+from projections.asof import campaign_view_as_of, campaigns_as_of
 from projections.export import MEDIA_TYPES, Export, prepare
 from projections.queries import audit, campaigns, exceptions, register, report
-from projections.queries.audit import AuditFilter
+from projections.queries.audit import AuditFilter, EventType
 from projections.queries.exceptions import ExceptionKind
 
 router = APIRouter(prefix="/v1", tags=["views"])
@@ -58,8 +60,23 @@ After = Annotated[
 ]
 Cursor = Annotated[str | None, Query(max_length=40, description="next_cursor of the last page")]
 Limit = Annotated[int | None, Query(description="Page size, clamped to 1..500")]
-Since = Annotated[datetime | None, Query(description="Recorded at or after (ISO 8601)")]
-Until = Annotated[datetime | None, Query(description="Recorded before (ISO 8601)")]
+Since = Annotated[TimeText, Query(description=f"Recorded at or after this time. {FORMS}")]
+Until = Annotated[TimeText, Query(description=f"Recorded before this time. {FORMS}")]
+AsOf = Annotated[
+    TimeText,
+    Query(
+        description="Read the state as it stood at this moment: status, budget, KPI targets "
+        f"in force then, performance recorded by then and the KPIs against them. {FORMS}"
+    ),
+]
+ANY = "repeat it to mean any of them"
+Statuses = Annotated[
+    list[RecommendationStatus] | None,
+    Query(description=f"Recommendations in this status, read now (expiry included); {ANY}"),
+]
+Kinds = Annotated[
+    list[RecommendationKind] | None, Query(description=f"Recommendations of this kind; {ANY}")
+]
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -98,9 +115,14 @@ def audit_trail(
     campaign_id: UUID | None = None,
     recommendation_id: UUID | None = None,
     actor_id: UUID | None = None,
-    role: str | None = None,
-    party: Literal["client", "agency", "platform"] | None = None,
-    event_type: Annotated[list[str] | None, Query(max_length=20)] = None,
+    role: Annotated[
+        list[Role] | None, Query(description=f"The role the actor acted in; {ANY}")
+    ] = None,
+    party: Annotated[list[Party] | None, Query(description=f"The acting party; {ANY}")] = None,
+    event_type: Annotated[
+        list[EventType] | None,
+        Query(max_length=20, description=f"The event's type; {ANY} (at most 20)"),
+    ] = None,
     since: Since = None,
     until: Until = None,
     cursor: Cursor = None,
@@ -116,17 +138,17 @@ def audit_trail(
     ] = False,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Any:
-    since, until = utc_period(since, until)
+    start, end = period(since, until)
     flt = AuditFilter(
         organization_id=organization_id,
         campaign_id=campaign_id,
         recommendation_id=recommendation_id,
         actor_id=actor_id,
-        role=role,
-        party=party,
+        roles=tuple(role or ()),
+        parties=tuple(party or ()),
         event_types=tuple(event_type or ()),
-        since=since,
-        until=until,
+        since=start,
+        until=end,
         visible_to=visible_to(request, actor, organization_id, Read.AUDIT_TRAIL),
     )
     reached = caught_up(request, after)
@@ -166,31 +188,40 @@ def streamed(export: Export, organization_id: UUID) -> StreamingResponse:
 def campaign_states(
     request: Request,
     response: Response,
+    ledger: LedgerDep,
     actor: ActorDep,
     organization_id: Org,
-    status: str | None = None,
+    status: Annotated[
+        list[CampaignStatus] | None,
+        Query(description=f"Campaigns in this status (at as_of, when given); {ANY}"),
+    ] = None,
+    as_of: AsOf = None,
     cursor: Cursor = None,
     limit: Limit = None,
     after: After = None,
 ) -> CampaignStatesPage:
+    at = instant(as_of, "as_of")
     scope = scope_of(request, actor, organization_id, Read.CAMPAIGNS)
     caught_up(request, after)
-    page = campaigns.campaigns(
-        read_side(request).db,
-        organization_id=organization_id,
-        status=status,
-        cursor=cursor,
-        limit=limit,
-        visible_to=scope.engagement_ids,
-        keep=scope.sees_campaign,
-    )
+    where: dict[str, Any] = {
+        "organization_id": organization_id,
+        "visible_to": scope.engagement_ids,
+        "keep": scope.sees_campaign,
+    }
+    db, statuses = read_side(request).db, tuple(status or ())
+    if at is None:
+        page = campaigns.campaigns(db, statuses=statuses, cursor=cursor, limit=limit, **where)
+    else:
+        page = campaigns_as_of(
+            ledger, db, at, statuses=statuses, cursor=cursor, limit=limit, **where
+        )
     return answer(CampaignStatesPage, page_body(page), response, page.position, after)
 
 
 @router.get(
     "/campaigns/{campaign_id}/state",
     responses=ERRORS,
-    summary="One campaign's state from the read side",
+    summary="One campaign's state from the read side, now or as of a past moment",
 )
 def campaign_state(
     request: Request,
@@ -198,11 +229,14 @@ def campaign_state(
     ledger: LedgerDep,
     actor: ActorDep,
     campaign_id: Annotated[UUID, Path()],
+    as_of: AsOf = None,
     after: After = None,
 ) -> CampaignStateOut:
-    Reader(ledger).campaign(actor, campaign_id)  # 404 unless visible
+    at = instant(as_of, "as_of")
+    Reader(ledger).campaign(actor, campaign_id, at)  # 404 unless visible (and planned by then)
     caught_up(request, after)
-    found, position = campaigns.campaign_state(read_side(request).db, campaign_id)
+    db = read_side(request).db
+    found, position = campaigns.campaign_state(db, campaign_id)
     if found is None:  # the campaign exists (checked above) but is not in the view yet
         raise ApiError(
             404,
@@ -212,6 +246,10 @@ def campaign_state(
             f"position {position}); pass after=<the position of your command> to wait for it",
             position_headers(position, after),
         )
+    if at is not None:
+        found = campaign_view_as_of(ledger, db, found, at)
+        if found is None:
+            raise NotFound("campaign not found", campaign_id=campaign_id)
     return answer(CampaignStateOut, dataclasses.asdict(found), response, position, after)
 
 
@@ -229,15 +267,25 @@ def recommendation_register(
     engagement_id: UUID | None = None,
     campaign_id: UUID | None = None,
     author_id: UUID | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-    since: Since = None,
-    until: Until = None,
+    status: Statuses = None,
+    kind: Kinds = None,
+    since: Annotated[
+        TimeText, Query(description=f"Recommended at or after this time. {FORMS}")
+    ] = None,
+    until: Annotated[TimeText, Query(description=f"Recommended before this time. {FORMS}")] = None,
+    decided_since: Annotated[
+        TimeText,
+        Query(description=f"With a decision on it recorded at or after this time. {FORMS}"),
+    ] = None,
+    decided_until: Annotated[
+        TimeText, Query(description=f"With a decision on it recorded before this time. {FORMS}")
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = None,
     after: After = None,
 ) -> RegisterPage:
-    since, until = utc_period(since, until)
+    recommended = period(since, until)
+    decided = period(decided_since, decided_until, ("decided_since", "decided_until"))
     seen = visible_to(request, actor, organization_id, Read.RECOMMENDATIONS)
     caught_up(request, after)
     page = register.recommendations(
@@ -246,10 +294,12 @@ def recommendation_register(
         engagement_id=engagement_id,
         campaign_id=campaign_id,
         author_id=author_id,
-        status=status,
-        kind=kind,
-        since=since,
-        until=until,
+        statuses=tuple(status or ()),
+        kinds=tuple(kind or ()),
+        since=recommended[0],
+        until=recommended[1],
+        decided_since=decided[0],
+        decided_until=decided[1],
         cursor=cursor,
         limit=limit,
         visible_to=seen,
@@ -292,12 +342,29 @@ def handling_report(
     organization_id: Org,
     engagement_id: UUID | None = None,
     consultant_id: UUID | None = None,
-    since: Since = None,
-    until: Until = None,
-    period: Literal["all", "month"] = "all",
+    kind: Kinds = None,
+    since: Annotated[
+        TimeText,
+        Query(
+            description="Recommended (consultants' rows) or decided and executed (managers' "
+            f"rows) at or after this time. {FORMS}"
+        ),
+    ] = None,
+    until: Annotated[
+        TimeText,
+        Query(description=f"Recommended, decided or executed before this time. {FORMS}"),
+    ] = None,
+    per: Annotated[
+        Literal["all", "month"],
+        Query(
+            alias="period",
+            description="One row per consultant for the whole window, or "
+            "per month of recommendation",
+        ),
+    ] = "all",
     after: After = None,
 ) -> HandlingReportOut:
-    since, until = utc_period(since, until)
+    start, end = period(since, until)
     seen = visible_to(request, actor, organization_id, Read.REPORTS)
     caught_up(request, after)
     found = report.handling_report(
@@ -305,9 +372,10 @@ def handling_report(
         organization_id=organization_id,
         engagement_id=engagement_id,
         consultant_id=consultant_id,
-        since=since,
-        until=until,
-        period=period,
+        kinds=tuple(kind or ()),
+        since=start,
+        until=end,
+        period=per,
         visible_to=seen,
         now=ledger.clock(),
     )
@@ -337,14 +405,14 @@ def exceptions_of(
             ),
         ),
     ] = 0,
-    since: Annotated[datetime | None, Query(description="Arose at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="Arose before (ISO 8601)")] = None,
+    since: Annotated[TimeText, Query(description=f"Arose at or after this time. {FORMS}")] = None,
+    until: Annotated[TimeText, Query(description=f"Arose before this time. {FORMS}")] = None,
     campaign_id: UUID | None = None,
     cursor: Cursor = None,
     limit: Limit = None,
     after: After = None,
 ) -> ExceptionCounts | ExceptionsPage:
-    since, until = utc_period(since, until)
+    start, end = period(since, until)
     seen = visible_to(request, actor, organization_id, Read.RECOMMENDATIONS)
     reached = caught_up(request, after)
     db, now = read_side(request).db, ledger.clock()
@@ -353,8 +421,8 @@ def exceptions_of(
             db,
             now=now,
             older_than_days=older_than_days,
-            since=since,
-            until=until,
+            since=start,
+            until=end,
             organization_id=organization_id,
             visible_to=seen,
         )
@@ -369,7 +437,7 @@ def exceptions_of(
         limit=limit,
         visible_to=seen,
         older_than_days=older_than_days,
-        since=since,
-        until=until,
+        since=start,
+        until=end,
     )
     return answer(ExceptionsPage, page_body(page), response, page.position, after)
