@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -13,6 +12,7 @@ from uuid import UUID
 import typer
 
 from api.cli.mistakes import Mistake, require_store
+from api.cli.times import From, To, period
 from api.logs import configure_logging
 from ledger.application.service import Ledger
 from ledger.integrity.bundle import load_public_keys, verify_bundle
@@ -27,7 +27,6 @@ from ledger.integrity.protection import target as protection_target
 from ledger.integrity.receipt import ReceiptReport, verify_receipt
 from ledger.integrity.statement import describe_checkpoint, describe_event
 from ledger.integrity.verify import verify as verify_log
-from ledger.periods import ReversedPeriod
 from ledger.settings import Settings
 
 bundle_app = typer.Typer(help="Offline-verifiable audit bundles", no_args_is_help=True)
@@ -94,16 +93,14 @@ def checkpoint(
 def bundle_export(
     organization: UUID,
     output: Annotated[Path, typer.Option("--output", "-o", help="The .zip to write")],
-    start: Annotated[datetime | None, typer.Option("--from", help="Recorded at or after")] = None,
-    end: Annotated[datetime | None, typer.Option("--to", help="Recorded before")] = None,
+    start: From = None,
+    end: To = None,
 ) -> None:
     """Write an organization's events for a period, with proofs, to an audit bundle."""
+    first, last = period(start, end)
     ledger, notary = _open()
     try:
-        count = export_bundle(ledger, notary, output, organization, start, end)
-    except ReversedPeriod as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
+        count = export_bundle(ledger, notary, output, organization, first, last)
     finally:
         ledger.close()
     typer.echo(f"wrote {count} events to {output}")

@@ -11,7 +11,8 @@ What counts as a mistake (each class of it is caught in :meth:`LedgerGroup.invok
   (:func:`require_store`: a read command never creates a store);
 - a refusal of the ledger (``LedgerError``, with its code) or of the read side
   (``ProjectionError``), a value a command refuses (pydantic's ``ValidationError``: a bad
-  currency, a negative limit), a period that starts after it ends;
+  currency, a negative limit), a period that starts after it ends, a time
+  ``ledger.periods.parse_time`` refuses (``InvalidTime``, from ``--from``/``--to``);
 - a path that cannot be read or written (``OSError`` naming a file);
 - :class:`Mistake`, raised by a command for anything else the user can mend.
 """
@@ -31,7 +32,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer's
 from typer.core import TyperGroup
 
 from ledger.errors import ConfigurationError, LedgerError
-from ledger.periods import ReversedPeriod
+from ledger.periods import InvalidTime, ReversedPeriod
 from ledger.persistence.store import describe, exists
 from ledger.settings import Settings
 from projections.errors import ProjectionError
@@ -65,7 +66,7 @@ def _first_line(e: BaseException) -> str:
 
 def explain(e: BaseException) -> str | None:
     """The one line for a mistake, or None when ``e`` is no mistake of the user's."""
-    if isinstance(e, Mistake | ReversedPeriod):
+    if isinstance(e, Mistake | ReversedPeriod | InvalidTime):
         return str(e)
     if isinstance(e, ConfigurationError):
         return f"configuration: {e}"

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import signal
 import threading
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 from uuid import UUID
@@ -16,10 +15,10 @@ import typer
 from api.cli import exporting
 from api.cli.mistakes import require_store
 from api.cli.operator import operator
+from api.cli.times import From, To, period
 from api.logs import configure_logging
 from ledger.application.reads import Reader
 from ledger.application.service import Ledger
-from ledger.periods import period
 from ledger.settings import Settings
 from projections.export import prepare
 from projections.queries.audit import AuditFilter
@@ -88,23 +87,23 @@ def export(
     ] = None,
     campaign: Annotated[UUID | None, typer.Option()] = None,
     recommendation: Annotated[UUID | None, typer.Option()] = None,
-    since: Annotated[datetime | None, typer.Option("--from", help="Recorded at or after")] = None,
-    until: Annotated[datetime | None, typer.Option("--to", help="Recorded before")] = None,
+    since: From = None,
+    until: To = None,
     bom: Annotated[
         bool, typer.Option("--bom", help="CSV: begin with a byte order mark (for spreadsheets)")
     ] = False,
 ) -> None:
     """Stream an organization's audit trail as CSV or NDJSON, in constant memory. It reads
     the views: it runs beside `ledger serve` or `ledger projections run` on the same store."""
+    start, end = period(since, until)
     settings = Settings()
     require_store(settings)
-    since, until = period(since, until)
     flt = AuditFilter(
         organization_id=organization,
         campaign_id=campaign,
         recommendation_id=recommendation,
-        since=since,
-        until=until,
+        since=start,
+        until=end,
     )
     target = exporting.Target(output)  # an unwritable place is refused before any work
     configure_logging(settings.log_format, level=30)

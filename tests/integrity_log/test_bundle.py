@@ -284,7 +284,7 @@ def test_a_forged_earlier_checkpoint_fails_the_growth_check(log: Log) -> None:
 def test_exporting_a_bundle_for_a_reversed_period_fails_with_an_error_line(log: Log) -> None:
     """``--from`` after ``--to``: exit 2 and one error line, no bundle written."""
     path = log.tmp_path / "reversed.zip"
-    args = ("--from", "2026-03-02T00:00:00", "--to", "2026-03-01T00:00:00")
+    args = ("--from", "2026-03-02", "--to", "2026-03-01T00:00:00Z")
     result = log.cli("bundle", "export", str(log.world.org_id), "-o", str(path), *args)
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: the period starts"), result.stderr
