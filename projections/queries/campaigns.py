@@ -1,10 +1,10 @@
 """Campaign-state queries, with the derived KPIs computed in Decimal (never float).
 
 CTR = clicks / impressions, CPC = spend / clicks, CPA = spend / conversions,
-ROAS = revenue / spend. A KPI whose denominator is zero is ``None`` (not measurable yet),
-never zero or infinity. Each KPI target is compared with the actual: cost metrics (CPC, CPA,
-spend) are met at or below the target, the others at or above. A target in percent (unit
-``%``) is compared with the ratio times 100.
+ROAS = revenue / spend, ROI = (revenue - spend) / spend. A KPI whose denominator is zero is
+``None`` (not measurable yet), never zero or infinity. Each KPI target is compared with the
+actual: cost metrics (CPC, CPA, spend) are met at or below the target, the others at or
+above. A CTR or ROI target in percent (unit ``%``) is compared with the ratio times 100.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from projections.views.campaigns import PROJECTION as CAMPAIGNS
 PLACES = Decimal("0.0001")
 LOWER_IS_BETTER = frozenset({"cpc", "cpa", "spend"})
 PERCENT_UNITS = frozenset({"%", "percent", "pct"})
-RATIOS = frozenset({"ctr"})
+RATIOS = frozenset({"ctr", "roi"})
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ def derive(row: Row) -> dict[str, Decimal | None]:
         "cpc": ratio(spend, clicks),
         "cpa": ratio(spend, conversions),
         "roas": ratio(revenue, spend),
+        "roi": ratio(revenue - spend, spend),
         "spend": spend,
         "revenue": revenue,
         "impressions": impressions,
