@@ -12,6 +12,7 @@ after its end is 400 ``reversed_period`` (``ledger.periods.ordered``). Both are 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -25,7 +26,8 @@ FORMS = (
 )
 SCHEMA: dict[str, Any] = {
     "type": "string",
-    "pattern": f"^{TIME_PATTERN.pattern}$",
+    # the parser's own pattern, its group names dropped (ECMA-262 spells them differently)
+    "pattern": "^" + re.sub(r"\?P<\w+>", "?:", TIME_PATTERN.pattern) + "$",
     "examples": ["2026-03-01T09:30:00Z", "2026-03-01"],
 }
 

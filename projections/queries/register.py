@@ -68,7 +68,8 @@ def _statuses(where: Where, statuses: Collection[str], now: datetime | None) -> 
 
 
 def _decided_within(where: Where, since: datetime | None, until: datetime | None) -> Where:
-    """Recommendations with at least one decision recorded in ``[since, until)``."""
+    """Recommendations with at least one client decision (a row of ``decisions``: approval,
+    with or without changes, rejection, escalation) recorded in ``[since, until)``."""
     if since is None and until is None:
         return where
     inner = Where().time_from("decided_at", since).time_before("decided_at", until)
@@ -117,7 +118,7 @@ def recommendations(
 ) -> Page[Row]:
     """Register rows in the order they were first recommended, in any of ``statuses`` and
     ``kinds`` when given; ``since``/``until`` bound the time of recommendation,
-    ``decided_since``/``decided_until`` the time of any decision on it (each bound
+    ``decided_since``/``decided_until`` the time of any client decision on it (each bound
     inclusive at the start, exclusive at the end). With ``now``, statuses are read as of
     then (expiry)."""
     where = (

@@ -275,10 +275,11 @@ def recommendation_register(
     until: Annotated[TimeText, Query(description=f"Recommended before this time. {FORMS}")] = None,
     decided_since: Annotated[
         TimeText,
-        Query(description=f"With a decision on it recorded at or after this time. {FORMS}"),
+        Query(description=f"With a client decision on it recorded at or after this time. {FORMS}"),
     ] = None,
     decided_until: Annotated[
-        TimeText, Query(description=f"With a decision on it recorded before this time. {FORMS}")
+        TimeText,
+        Query(description=f"With a client decision on it recorded before this time. {FORMS}"),
     ] = None,
     cursor: Cursor = None,
     limit: Limit = None,
