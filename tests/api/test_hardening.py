@@ -220,12 +220,12 @@ def test_a_body_that_is_not_utf8_json_is_refused_saying_why(
 
 
 def test_a_bundle_whose_period_starts_after_it_ends_is_400(api: Api) -> None:
-    """``from`` after ``to`` is 400 reversed_period, not an empty bundle; a time without an
-    offset is read as UTC rather than failing to compare."""
+    """``from`` after ``to`` is 400 reversed_period, not an empty bundle; a plain date is
+    that day at 00:00 UTC rather than failing to compare."""
     path = f"/v1/organizations/{api.world.org_id}/integrity/bundle"
     reversed_ = {"from": "2026-03-02T00:00:00Z", "to": "2026-03-01T00:00:00Z"}
     r = api.client.get(path, params=reversed_, headers=api.auth("auditor"))
     assert r.status_code == 400, r.text
     assert r.json()["code"] == "reversed_period"
-    naive = {"from": "2026-03-01T00:00:00", "to": "2099-03-01T00:00:00Z"}
-    assert api.client.get(path, params=naive, headers=api.auth("auditor")).status_code == 200
+    day = {"from": "2026-03-01", "to": "2099-03-01T00:00:00Z"}
+    assert api.client.get(path, params=day, headers=api.auth("auditor")).status_code == 200
