@@ -19,7 +19,8 @@ Params = list[tuple[str, str]] | dict[str, str]
 
 
 def get(api: Api, path: str, params: Params, who: str = "auditor") -> tuple[int, Any]:
-    r = api.client.get(path, params=params, headers=api.auth(who))
+    query = params if isinstance(params, dict) else tuple(params)  # a tuple: covariant
+    r = api.client.get(path, params=query, headers=api.auth(who))
     return r.status_code, r.json()
 
 
