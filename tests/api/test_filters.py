@@ -48,6 +48,11 @@ def time_reads(api: Api) -> list[tuple[str, str]]:
         (f"{org}/register", "decided_until"),
         (f"{org}/reports/handling", "since"),
         (f"{org}/reports/handling", "until"),
+        (f"{org}/exceptions", "since"),
+        (f"{org}/exceptions", "until"),
+        (f"{org}/decisions", "recommended_since"),
+        (f"{org}/decisions", "decided_until"),
+        (f"{org}/decisions", "executed_since"),
         (f"{org}/campaign-states", "as_of"),
         (f"/v1/campaigns/{w.campaign_id}/state", "as_of"),
         (f"/v1/campaigns/{w.campaign_id}", "as_of"),
@@ -189,7 +194,7 @@ def test_a_parameter_a_route_does_not_take_is_400_naming_what_it_takes(api: Api)
     )
     refused(api, f"{org}/campaign-states", {"kind": "seo"}, "unknown parameter kind", "as_of")
     refused(api, f"/v1/organizations/{w.org_id}", {"as_of": "2026-03-01"}, "accepts: no query")
-    refused(api, f"{org}/exceptions", {"since": "2026-03-01"}, "unknown parameter since")
+    refused(api, f"{org}/exceptions", {"days": "14"}, "unknown parameter days", "older_than")
     before = len(w.events())
     r = api.client.post(
         f"/v1/campaigns/{w.campaign_id}/launch",
