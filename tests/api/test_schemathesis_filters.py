@@ -20,7 +20,7 @@ __all__ = ["demo_key"]  # the module-scoped fixture this test shares
 
 READS = (
     r"^/v1/(organizations/\{organization_id\}/(audit-trail|campaign-states|register"
-    r"|reports/handling|exceptions|integrity/bundle)|campaigns/\{campaign_id\}(/state)?"
+    r"|reports/handling|exceptions|decisions|integrity/bundle)|campaigns/\{campaign_id\}(/state)?"
     r"|recommendations/\{recommendation_id\})$"
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG).include(
