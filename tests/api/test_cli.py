@@ -55,7 +55,7 @@ MISTAKES = [
     ("unknown organization", ["export", NOBODY], "seeded", "not_found: organization not found"),
     ("id that is no UUID", ["export", "acme"], "seeded", "Invalid value for 'organization'"),
     ("unknown format", ["export", ORG, "--format", "xml"], "seeded", "Invalid value for '--fo"),
-    ("unreadable time", ["export", ORG, "--from", "soon"], "seeded", "Invalid value for '--fr"),
+    ("unreadable time", ["export", ORG, "--from", "soon"], "seeded", "--from='soon' is not a time"),
     (
         "reversed period",
         ["export", ORG, "--from", "2026-02-01", "--to", "2026-01-01"],
