@@ -322,34 +322,35 @@ def agency_report(
     agency_id: UUID,
     *,
     consultant_id: UUID | None = None,
-    kind: str | None = None,
+    kinds: Collection[str] = (),
     since: datetime | None = None,
     until: datetime | None = None,
     now: datetime | None = None,
 ) -> AgencyReport:
     """The recommendations made under every engagement naming the agency, across clients,
-    recommended in ``[since, until)``: in all, and per client, consultant and kind."""
+    recommended in ``[since, until)`` (of any of ``kinds``, when given): in all, and per
+    client, consultant and kind."""
     with db.transaction() as tx:
         _, generation, position = catalog.readable(tx, REGISTER)
     where = (
         Where()
         .eq("agency_id", agency_id)
         .eq("author_id", consultant_id)
-        .eq("kind", kind)
+        .one_of("kind", kinds or None)
         .time_from("recommended_at", since)
         .time_before("recommended_at", until)
     )
-    overall, clients, consultants, kinds = Tally(), Breakdown(), Breakdown(), Breakdown()
+    overall, clients, consultants, by_kind = Tally(), Breakdown(), Breakdown(), Breakdown()
     for r in _recommendations(db, generation, where):
         overall.add(r, now)
         clients.add((r["organization_id"],), r, now)
         consultants.add((r["author_id"],), r, now)
-        kinds.add((r["kind"],), r, now)
+        by_kind.add((r["kind"],), r, now)
     return AgencyReport(
         str(agency_id),
         overall.into(Figures()),
         clients.rows(lambda k: ClientRow(organization_id=k[0])),
         consultants.rows(lambda k: ConsultantTotal(consultant_id=k[0])),
-        kinds.rows(lambda k: KindRow(kind=k[0])),
+        by_kind.rows(lambda k: KindRow(kind=k[0])),
         position,
     )

@@ -19,9 +19,20 @@ from api.http.deps import ActorDep, LedgerDep
 from api.http.read_schemas import AgencyReportOut, RegisterPage
 from api.http.reading import caught_up, read_side
 from api.http.routes.queries import tagged
-from api.http.routes.readmodels import ERRORS, After, Cursor, Limit, Since, Until, answer, page_body
+from api.http.routes.readmodels import (
+    ERRORS,
+    After,
+    Cursor,
+    Kinds,
+    Limit,
+    RecommendedSince,
+    RecommendedUntil,
+    Statuses,
+    answer,
+    page_body,
+)
 from api.http.schemas import AgencyOut
-from api.http.times import utc_period
+from api.http.times import period
 from ledger.application.reads import Reader
 from ledger.policy.reads import may_read_agency
 from ledger.policy.table import Read
@@ -57,15 +68,15 @@ def agency_recommendations(
     agency_id: AgencyId,
     organization_id: UUID | None = None,
     consultant_id: UUID | None = None,
-    kind: str | None = None,
-    status: str | None = None,
-    since: Since = None,
-    until: Until = None,
+    kind: Kinds = None,
+    status: Statuses = None,
+    since: RecommendedSince = None,
+    until: RecommendedUntil = None,
     cursor: Cursor = None,
     limit: Limit = None,
     after: After = None,
 ) -> RegisterPage:
-    since, until = utc_period(since, until)
+    start, end = period(since, until)
     Reader(ledger).agency_for(actor, agency_id, Read.AGENCY)
     caught_up(request, after)
     page = register.recommendations(
@@ -73,10 +84,10 @@ def agency_recommendations(
         agency_id=agency_id,
         organization_id=organization_id,
         author_id=consultant_id,
-        kind=kind,
-        status=status,
-        since=since,
-        until=until,
+        kinds=tuple(kind or ()),
+        statuses=tuple(status or ()),
+        since=start,
+        until=end,
         cursor=cursor,
         limit=limit,
         now=ledger.clock(),
@@ -97,21 +108,21 @@ def agency_handling_report(
     actor: ActorDep,
     agency_id: AgencyId,
     consultant_id: UUID | None = None,
-    kind: str | None = None,
-    since: Since = None,
-    until: Until = None,
+    kind: Kinds = None,
+    since: RecommendedSince = None,
+    until: RecommendedUntil = None,
     after: After = None,
 ) -> AgencyReportOut:
-    since, until = utc_period(since, until)
+    start, end = period(since, until)
     Reader(ledger).agency_for(actor, agency_id, Read.AGENCY)
     caught_up(request, after)
     found = report.agency_report(
         read_side(request).db,
         agency_id,
         consultant_id=consultant_id,
-        kind=kind,
-        since=since,
-        until=until,
+        kinds=tuple(kind or ()),
+        since=start,
+        until=end,
         now=ledger.clock(),
     )
     body: dict[str, Any] = dataclasses.asdict(found)

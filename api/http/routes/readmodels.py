@@ -69,6 +69,10 @@ AsOf = Annotated[
         f"in force then, performance recorded by then and the KPIs against them. {FORMS}"
     ),
 ]
+RecommendedSince = Annotated[
+    TimeText, Query(description=f"Recommended at or after this time. {FORMS}")
+]
+RecommendedUntil = Annotated[TimeText, Query(description=f"Recommended before this time. {FORMS}")]
 ANY = "repeat it to mean any of them"
 Statuses = Annotated[
     list[RecommendationStatus] | None,
@@ -269,10 +273,8 @@ def recommendation_register(
     author_id: UUID | None = None,
     status: Statuses = None,
     kind: Kinds = None,
-    since: Annotated[
-        TimeText, Query(description=f"Recommended at or after this time. {FORMS}")
-    ] = None,
-    until: Annotated[TimeText, Query(description=f"Recommended before this time. {FORMS}")] = None,
+    since: RecommendedSince = None,
+    until: RecommendedUntil = None,
     decided_since: Annotated[
         TimeText,
         Query(description=f"With a client decision on it recorded at or after this time. {FORMS}"),
