@@ -20,6 +20,7 @@ import typer
 from api.cli import integrity as integrity_cli
 from api.cli import names as names_cli
 from api.cli import projections as projections_cli
+from api.cli import reports as reports_cli
 from api.cli import serving
 from api.cli.demo import seed_store
 from api.cli.mistakes import LedgerGroup, Mistake, require_store
@@ -49,6 +50,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(names_cli.names_app, name="names")
 app.add_typer(integrity_cli.bundle_app, name="bundle")
 app.add_typer(projections_cli.projections_app, name="projections")
+app.add_typer(reports_cli.report_app, name="report")
 app.command()(projections_cli.export)
 app.add_typer(integrity_cli.signing_app, name="signing-key")
 app.command()(integrity_cli.verify)

@@ -236,6 +236,9 @@ class DecisionRow(Out):
 class HandlingOut(Out):
     recommendation: RegisterEntry | None
     decisions: list[DecisionEntry]
+    executions: list[ReportExecution] = Field(
+        description="The executions citing it, each with its spend authority"
+    )
 
 
 class FiguresOut(Out):

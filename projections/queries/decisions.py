@@ -33,7 +33,7 @@ from projections import catalog
 from projections.codec import millis, ts
 from projections.db import Database, Row, Tx
 from projections.queries.paging import Page, Visible, Where, after, clamp, decode, page
-from projections.queries.register import status_as_of
+from projections.queries.register import execution, status_as_of
 from projections.views.register import PROJECTION as REGISTER
 
 
@@ -167,26 +167,6 @@ def _decision(row: Row) -> dict[str, Any]:
         "reason": row["reason"],
         "note": row["note"],
         "approved_change": row["approved_change"],
-    }
-
-
-def execution(row: Row) -> dict[str, Any]:
-    """An ``executions`` row as the report shows it."""
-    row = decode(row, ("executed",))
-    as_approved = row["as_approved"]
-    return {
-        "position": row["position"],
-        "campaign_id": row["campaign_id"],
-        "actor_id": row["actor_id"],
-        "role": row["role"],
-        "action": row["action"],
-        "executed_at": row["executed_at"],
-        "revision": row["revision"],
-        "executed": row["executed"],
-        "as_approved": None if as_approved is None else bool(as_approved),
-        "deviation_reason": row["deviation_reason"],
-        "authority": row["authority"],
-        "allowance_used": row["allowance_used"],
     }
 
 

@@ -25,8 +25,9 @@ from ledger.values import RecommendationStatus as Status
 from projections import catalog
 from projections.codec import parse_ts, ts
 from projections.db import Database, Row
-from projections.queries.decisions import execution, wholes
+from projections.queries.decisions import wholes
 from projections.queries.paging import Page, Visible, Where, after, clamp, page
+from projections.queries.register import execution
 from projections.views.register import PROJECTION as REGISTER
 
 

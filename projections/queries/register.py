@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from ledger.domain.recommendation import DECIDABLE
@@ -181,3 +182,35 @@ def decisions_on(db: Database, recommendation_id: UUID, *, visible_to: Visible =
         vtx, _, _ = catalog.readable(tx, REGISTER)
         text = "SELECT * FROM {decisions}" + where.sql() + " ORDER BY position"  # noqa: S608 - constant slots and clauses; values are bound
         return [decode(r, ("approved_change",)) for r in vtx.all(text, where.params)]
+
+
+def execution(row: Row) -> dict[str, Any]:
+    """An ``executions`` row as the report shows it."""
+    row = decode(row, ("executed",))
+    as_approved = row["as_approved"]
+    return {
+        "position": row["position"],
+        "campaign_id": row["campaign_id"],
+        "actor_id": row["actor_id"],
+        "role": row["role"],
+        "action": row["action"],
+        "executed_at": row["executed_at"],
+        "revision": row["revision"],
+        "executed": row["executed"],
+        "as_approved": None if as_approved is None else bool(as_approved),
+        "deviation_reason": row["deviation_reason"],
+        "authority": row["authority"],
+        "allowance_used": row["allowance_used"],
+    }
+
+
+def executions_citing(db: Database, recommendation_id: UUID) -> list[dict[str, Any]]:
+    """Every execution citing one recommendation, in order, as the decision report shows
+    them (values set, deviation, spend authority)."""
+    with db.transaction() as tx:
+        vtx, _, _ = catalog.readable(tx, REGISTER)
+        rows = vtx.all(
+            "SELECT * FROM {executions} WHERE recommendation_id = ? ORDER BY position",
+            (str(recommendation_id),),
+        )
+    return [execution(r) for r in rows]

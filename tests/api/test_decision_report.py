@@ -278,3 +278,27 @@ def test_the_register_and_the_recommendation_agree_while_it_awaits_an_executive(
     assert (row["status"], own["status"]) == ("awaiting_executive", "awaiting_executive")
     assert row["approved_revision"] == own["approved_revision"] == 1
     assert row["approved_change"] == own["approved_change"]
+
+
+def test_a_recommendations_handling_lists_its_executions_with_their_spend_authority(
+    api: Api, clock: Clock
+) -> None:
+    """The register's handling read says, per execution, whether it was within the manager's
+    allowance (and how much it used) or executive-authorised."""
+    w = api.world
+    w.launch()
+    small = w.recommend()
+    w.approve(small)
+    position = adjust(api, "5500", small)
+    big = w.recommend(change=ProposedChange(budget=budget("8500")))
+    w.approve(big)
+    w.run(w.executive, c.Approve(recommendation_id=big, revision=1))
+    position = adjust(api, "8500", big)
+    for rec, authority, used in ((small, "manager_allowance", "500"), (big, "executive", "0")):
+        body = api.client.get(
+            f"/v1/recommendations/{rec}/handling",
+            params={"after": position},
+            headers=api.auth("auditor"),
+        ).json()
+        [execution] = body["executions"]
+        assert (execution["authority"], execution["allowance_used"]) == (authority, used)

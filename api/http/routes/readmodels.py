@@ -328,7 +328,11 @@ def recommendation_handling(
     caught_up(request, after)
     db = read_side(request).db
     row, position = register.recommendation(db, recommendation_id, now=ledger.clock())
-    body = {"recommendation": row, "decisions": register.decisions_on(db, recommendation_id)}
+    body = {
+        "recommendation": row,
+        "decisions": register.decisions_on(db, recommendation_id),
+        "executions": register.executions_citing(db, recommendation_id),
+    }
     return answer(HandlingOut, body, response, position, after)
 
 
