@@ -302,3 +302,29 @@ def test_a_recommendations_handling_lists_its_executions_with_their_spend_author
         ).json()
         [execution] = body["executions"]
         assert (execution["authority"], execution["allowance_used"]) == (authority, used)
+
+
+def test_every_decision_of_a_period_shows_the_names_of_who_recommended_and_who_decided(
+    api: Api, clock: Clock
+) -> None:
+    """The reviewer's first question in one call: the period's decisions with the three
+    values and, beside every id of a person, the name the directory gives it now."""
+    w = api.world
+    for actor, name in ((w.consultant, "Chidi Okafor"), (w.manager, "Mia Schulz")):
+        r = api.client.put(
+            f"/v1/names/{actor.actor_id}",
+            json={"kind": "actor", "name": name},
+            headers=api.auth("operator"),
+        )
+        assert r.status_code == 200, r.text
+    w.launch()
+    rec = w.recommend()
+    since = clock.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    w.approve(rec)
+    position = adjust(api, "5500", rec)
+    [row] = report(api, decided_since=since, after=position)
+    assert row["recommended_by_name"] == "Chidi Okafor"
+    assert row["decisions"][0]["actor_name"] == "Mia Schulz"
+    assert row["executions"][0]["actor_name"] == "Mia Schulz"
+    assert row["recommended"]["budget"] == row["approved"]["budget"]
+    assert row["executed"]["budget_to"] == row["approved"]["budget"]
