@@ -6,7 +6,8 @@ organization, never the recommendation's author even if that actor also holds a 
 role; reject needs a reason code and text. Above the organization's approval limit a
 manager's approval leaves it awaiting_executive. A decision names the revision it answers:
 if the author amended or withdrew meanwhile, it is a conflict and nothing is written. Past
-its expiry a recommendation can no longer be approved; nothing is ever auto-applied.
+its expiry a recommendation takes no decision, amendment or withdrawal (it reads expired from
+that instant); nothing is ever auto-applied.
 """
 
 from __future__ import annotations
@@ -273,12 +274,21 @@ def test_a_recommendation_past_its_expiry_can_no_longer_be_approved_or_escalated
     assert recommendation(world, rec_id).state.status == "pending"
 
 
-def test_a_recommendation_past_its_expiry_may_still_be_rejected(world: World) -> None:
-    """Given a recommendation past its expiry, when the manager rejects it, it is recorded."""
+def test_a_recommendation_past_its_expiry_cannot_be_rejected_either(world: World) -> None:
+    """Given a recommendation past its expiry (every read calls it expired from that
+    instant, before the sweep records it), a rejection is refused as expired too."""
     rec_id = world.recommend(days=14)
     world.clock.advance(timedelta(days=15))
-    world.run(world.manager, decision("reject", rec_id))
-    assert recommendation(world, rec_id).state.status == "rejected"
+    assert_refused(world, world.manager, decision("reject", rec_id), RecommendationExpired)
+
+
+def test_a_recommendation_past_its_expiry_cannot_be_amended_or_withdrawn(world: World) -> None:
+    """Its author may not revive it with an amendment (a new expiry) nor withdraw it."""
+    rec_id = world.recommend(days=14)
+    world.clock.advance(timedelta(days=15))
+    assert_refused(world, world.consultant, amend_command(world, rec_id), RecommendationExpired)
+    withdraw = c.WithdrawRecommendation(recommendation_id=rec_id, revision=1, reason="late")
+    assert_refused(world, world.consultant, withdraw, RecommendationExpired)
 
 
 def test_an_amendment_sets_the_expiry_the_decision_is_checked_against(world: World) -> None:

@@ -138,6 +138,7 @@ def _as_author(
     _require_sees_recommendation(ctx, org, rec)
     require_right(org, ctx.actor, type(cmd), "recommendation", rec.id)
     author_only(ctx.actor, rec.state.author_id, rec.id)
+    _not_lapsed(ctx, rec)
     if rec.state.status != S.PENDING or cmd.revision != rec.state.current.number:
         raise RevisionConflict(
             "only the current revision of a pending recommendation can be changed",
@@ -192,17 +193,14 @@ def withdraw(ctx: Context, cmd: c.WithdrawRecommendation) -> Outcome:
     return Outcome(rec)
 
 
-def _decider(
-    ctx: Context, cmd: c.Decision, *, approving: bool
-) -> tuple[Recommendation, Organization, Role]:
+def _decider(ctx: Context, cmd: c.Decision) -> tuple[Recommendation, Organization, Role]:
     rec = ctx.load(Recommendation, cmd.recommendation_id, "recommendation")
     org = ctx.organization(rec.state.organization_id, "recommendation", of=rec.id)
     _require_sees_recommendation(ctx, org, rec)
     role = require_right(org, ctx.actor, type(cmd), "recommendation", rec.id)
     s = rec.state
     segregation_of_duties(ctx.actor, s.author_id, rec.id)
-    if s.status == S.EXPIRED:
-        raise RecommendationExpired("the recommendation has expired", recommendation_id=rec.id)
+    _not_lapsed(ctx, rec)
     if s.status == S.WITHDRAWN or cmd.revision != s.current.number:
         raise RevisionConflict(
             f"the decision names revision {cmd.revision}, but the recommendation is at "
@@ -216,13 +214,23 @@ def _decider(
             f"the recommendation is already {s.status}", recommendation_id=rec.id, status=s.status
         )
     executive_needed(role, s.status == S.AWAITING_EXECUTIVE, rec.id)
-    if approving and ctx.now >= s.current.expires_at:
+    return rec, org, role
+
+
+def _not_lapsed(ctx: Context, rec: Recommendation) -> None:
+    """An expired recommendation, or an undecided one past its expiry (which every read
+    calls expired from that instant, before the sweep records it), takes no decision,
+    amendment or withdrawal: 409 ``recommendation_expired``."""
+    s = rec.state
+    if s.status == S.EXPIRED:
+        raise RecommendationExpired("the recommendation has expired", recommendation_id=rec.id)
+    if s.status in DECIDABLE and ctx.now >= s.current.expires_at:
         raise RecommendationExpired(
-            "the recommendation is past its expiry and can no longer be approved",
+            "the recommendation is past its expiry: it can no longer be decided, amended "
+            "or withdrawn",
             recommendation_id=rec.id,
             expires_at=s.current.expires_at.isoformat(),
         )
-    return rec, org, role
 
 
 def _needs_executive(
@@ -245,7 +253,7 @@ def _needs_executive(
 
 
 def approve(ctx: Context, cmd: c.Approve) -> Outcome:
-    rec, org, role = _decider(ctx, cmd, approving=True)
+    rec, org, role = _decider(ctx, cmd)
     s = rec.state
     proposed = ProposedChange.from_event(s.current.change)
     # An executive's approval confirms what the manager approved (with any changes).
@@ -263,7 +271,7 @@ def approve(ctx: Context, cmd: c.Approve) -> Outcome:
 
 
 def approve_with_changes(ctx: Context, cmd: c.ApproveWithChanges) -> Outcome:
-    rec, org, role = _decider(ctx, cmd, approving=True)
+    rec, org, role = _decider(ctx, cmd)
     kind = K(rec.state.kind)
     if kind in FIELD_OF_KIND:
         check_change(kind, cmd.approved_change, _campaign_of(ctx, org, rec.state.campaign_id))
@@ -289,7 +297,7 @@ def approve_with_changes(ctx: Context, cmd: c.ApproveWithChanges) -> Outcome:
 
 
 def reject(ctx: Context, cmd: c.Reject) -> Outcome:
-    rec, org, role = _decider(ctx, cmd, approving=False)
+    rec, org, role = _decider(ctx, cmd)
     rec.record(
         Recommendation.Rejected,
         ctx.envelope(org.id, role),
@@ -301,7 +309,7 @@ def reject(ctx: Context, cmd: c.Reject) -> Outcome:
 
 
 def escalate(ctx: Context, cmd: c.Escalate) -> Outcome:
-    rec, org, role = _decider(ctx, cmd, approving=True)
+    rec, org, role = _decider(ctx, cmd)
     if rec.state.status != S.PENDING:
         raise InvalidTransition(
             "only a pending recommendation can be escalated",
