@@ -9,8 +9,10 @@ above. A CTR or ROI target in percent (unit ``%``) is compared with the ratio ti
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
@@ -19,6 +21,7 @@ from projections import catalog
 from projections.codec import loads
 from projections.db import Database, Row, Tx
 from projections.queries.paging import Page, Visible, Where, after, clamp, page
+from projections.queries.register import lapsed_by_campaign
 from projections.views.campaigns import ALL_CAMPAIGNS
 from projections.views.campaigns import PROJECTION as CAMPAIGNS
 
@@ -165,15 +168,34 @@ def _rows(tx: Tx, where: Where, limit: int) -> list[Row]:
     return tx.all(text, where.params)
 
 
+def _open_now(db: Database, views: list[CampaignView], now: datetime | None) -> list[CampaignView]:
+    """``pending_recommendations`` read at ``now``: a recommendation past its expiry is
+    expired from that instant (the register's rule), before the sweep records it."""
+    if now is None or not views:
+        return views
+    lapsed = lapsed_by_campaign(db, [v.campaign_id for v in views], now)
+    return [
+        dataclasses.replace(
+            v,
+            pending_recommendations=max(
+                0, v.pending_recommendations - lapsed.get(v.campaign_id, 0)
+            ),
+        )
+        for v in views
+    ]
+
+
 def campaign_state(
-    db: Database, campaign_id: UUID, *, visible_to: Visible = None
+    db: Database, campaign_id: UUID, *, visible_to: Visible = None, now: datetime | None = None
 ) -> tuple[CampaignView | None, int]:
-    """The campaign (None when absent or not visible) and the position the answer reflects."""
+    """The campaign (None when absent or not visible) and the position the answer reflects;
+    with ``now``, its open recommendations are those not past their expiry then."""
     where = _visible(Where().eq("campaign_id", campaign_id), visible_to)
     with db.transaction() as tx:
         vtx, _, position = catalog.readable(tx, CAMPAIGNS)
         rows = _rows(vtx, where, 1)
-    return (view(rows[0]) if rows else None), position
+    found = _open_now(db, [view(r) for r in rows], now)
+    return (found[0] if found else None), position
 
 
 Keep = Callable[[UUID, Collection[str]], bool]
@@ -188,6 +210,7 @@ def campaigns(
     limit: int | None = None,
     visible_to: Visible = None,
     keep: Keep | None = None,
+    now: datetime | None = None,
 ) -> Page[CampaignView]:
     """A page of campaigns (in any of ``statuses``, when given); ``keep`` (the policy's read
     rule: campaign id, channels) drops the rows of engagements' organizations that the
@@ -206,7 +229,8 @@ def campaigns(
             if len(rows) <= n:
                 break
             start = int(rows[-1]["position"])
-    return page([view(r) for r in found[: n + 1]], n, lambda v: v.position, position)
+    views = _open_now(db, [view(r) for r in found[: n + 1]], now)
+    return page(views, n, lambda v: v.position, position)
 
 
 def _id(row: Row) -> UUID:

@@ -70,7 +70,10 @@ def exception_filter(
             w.time_before("decided_at", now - timedelta(days=older_than_days))
         return "recommendations", w
     if kind is ExceptionKind.ESCALATION_PENDING:
-        return "recommendations", w.eq("status", Status.AWAITING_EXECUTIVE)
+        # past its expiry it is expired (listed there), not pending
+        return "recommendations", w.eq("status", Status.AWAITING_EXECUTIVE).raw(
+            "expires_at > ?", ts(now)
+        )
     undecided = (Status.PENDING, Status.AWAITING_EXECUTIVE)
     w.raw(
         "(status = ? OR (status IN (?, ?) AND expires_at <= ?))",

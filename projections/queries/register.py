@@ -214,3 +214,20 @@ def executions_citing(db: Database, recommendation_id: UUID) -> list[dict[str, A
             (str(recommendation_id),),
         )
     return [execution(r) for r in rows]
+
+
+def lapsed_by_campaign(db: Database, campaign_ids: list[str], now: datetime) -> dict[str, int]:
+    """Per campaign, its undecided recommendations past their expiry at ``now`` (still
+    counted open by the campaigns view until the sweep records their expiry)."""
+    if not campaign_ids:
+        return {}
+    marks = ", ".join("?" * len(campaign_ids))
+    text = (
+        "SELECT campaign_id, COUNT(*) AS n FROM {recommendations} "  # noqa: S608 - a constant slot; values are bound
+        f"WHERE campaign_id IN ({marks}) AND status IN (?, ?) AND expires_at <= ? "
+        "GROUP BY campaign_id"
+    )
+    with db.transaction() as tx:
+        vtx, _, _ = catalog.readable(tx, REGISTER)
+        rows = vtx.all(text, (*map(str, campaign_ids), *map(str, sorted(DECIDABLE)), ts(now)))
+    return {str(r["campaign_id"]): int(r["n"]) for r in rows}

@@ -328,3 +328,36 @@ def test_every_decision_of_a_period_shows_the_names_of_who_recommended_and_who_d
     assert row["executions"][0]["actor_name"] == "Mia Schulz"
     assert row["recommended"]["budget"] == row["approved"]["budget"]
     assert row["executed"]["budget_to"] == row["approved"]["budget"]
+
+
+def test_a_lapsed_recommendation_is_neither_a_pending_escalation_nor_open_on_its_campaign(
+    api: Api, clock: Clock
+) -> None:
+    """Escalated, then past its expiry before any Expired event: the exceptions list it as
+    expired, not as a pending escalation, and its campaign no longer counts it open."""
+    w = api.world
+    w.launch()
+    rec = w.recommend(days=1)
+    position = w.run(w.manager, c.Escalate(recommendation_id=rec, revision=1)).position
+    state = api.client.get(
+        f"/v1/campaigns/{w.campaign_id}/state",
+        params={"after": position},
+        headers=api.auth("auditor"),
+    ).json()
+    assert state["pending_recommendations"] == 1
+    clock.advance(timedelta(days=2))
+    assert exceptions(api, kind="escalation_pending")["items"] == []
+    [expired] = exceptions(api, kind="expired_undecided")["items"]
+    assert expired["recommendation_id"] == str(rec)
+    assert exceptions(api)["escalation_pending"] == 0
+    for path in (f"/v1/campaigns/{w.campaign_id}/state",):
+        later = api.client.get(path, headers=api.auth("auditor")).json()
+        assert later["pending_recommendations"] == 0
+    [listed] = [
+        s
+        for s in api.client.get(
+            f"/v1/organizations/{w.org_id}/campaign-states", headers=api.auth("auditor")
+        ).json()["items"]
+        if s["campaign_id"] == str(w.campaign_id)
+    ]
+    assert listed["pending_recommendations"] == 0

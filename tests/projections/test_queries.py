@@ -142,8 +142,11 @@ def test_exceptions_are_listed_a_page_at_a_time_with_their_kind(
     assert [(r["exception"], r["recommendation_id"]) for r in deviation] == [
         ("deviation", str(story.deviated))
     ]
-    pending = exceptions(read_side.db, ExceptionKind.ESCALATION_PENDING, now=later).items
+    now = world.clock.now
+    pending = exceptions(read_side.db, ExceptionKind.ESCALATION_PENDING, now=now).items
     assert [r["recommendation_id"] for r in pending] == [str(story.escalated)]
+    # thirty days on, it is past its expiry: expired, no longer a pending escalation
+    assert exceptions(read_side.db, ExceptionKind.ESCALATION_PENDING, now=later).items == []
     undone = exceptions(
         read_side.db, ExceptionKind.APPROVED_NOT_IMPLEMENTED, now=later, older_than_days=14
     )

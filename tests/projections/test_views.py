@@ -185,8 +185,11 @@ def test_exceptions_and_handling_report_are_answered_from_the_register(
     assert counts[ExceptionKind.EXECUTION_WITHOUT_RECOMMENDATION] == 7
     assert counts[ExceptionKind.DEVIATION] == 1
     assert counts[ExceptionKind.APPROVED_NOT_IMPLEMENTED] == 1
-    assert counts[ExceptionKind.ESCALATION_PENDING] == 1
-    assert counts[ExceptionKind.EXPIRED_UNDECIDED] == 2  # one expired, one past its expiry
+    # thirty days on, the escalation is past its expiry too: expired, not pending
+    assert counts[ExceptionKind.ESCALATION_PENDING] == 0
+    assert counts[ExceptionKind.EXPIRED_UNDECIDED] == 2  # one expired, the escalation lapsed
+    now = exception_counts(read_side.db, now=world.clock.now, organization_id=world.org_id)
+    assert now[ExceptionKind.ESCALATION_PENDING] == 1
     report = handling_report(read_side.db, organization_id=world.org_id)
     (consultant,) = report.consultants
     assert consultant.recommendations == 8

@@ -214,7 +214,9 @@ def campaign_states(
     }
     db, statuses = read_side(request).db, tuple(status or ())
     if at is None:
-        page = campaigns.campaigns(db, statuses=statuses, cursor=cursor, limit=limit, **where)
+        page = campaigns.campaigns(
+            db, statuses=statuses, cursor=cursor, limit=limit, now=ledger.clock(), **where
+        )
     else:
         page = campaigns_as_of(
             ledger, db, at, statuses=statuses, cursor=cursor, limit=limit, **where
@@ -240,7 +242,7 @@ def campaign_state(
     Reader(ledger).campaign(actor, campaign_id, at)  # 404 unless visible (and planned by then)
     caught_up(request, after)
     db = read_side(request).db
-    found, position = campaigns.campaign_state(db, campaign_id)
+    found, position = campaigns.campaign_state(db, campaign_id, now=ledger.clock())
     if found is None:  # the campaign exists (checked above) but is not in the view yet
         raise ApiError(
             404,
