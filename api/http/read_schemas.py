@@ -142,6 +142,10 @@ class RegisterEntry(Out):
     deviation_reason: str | None
     version: int
     last_position: int
+    executions: list[ReportExecution] = Field(
+        default_factory=list,
+        description="The executions citing it, each with its spend authority (register pages)",
+    )
 
 
 class DecisionEntry(Out):

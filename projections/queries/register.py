@@ -137,7 +137,7 @@ def recommendations(
         .time_before("recommended_at", until)
         .one_of("engagement_id", visible_to)
     )
-    return _page(
+    found = _page(
         db,
         "recommendations",
         _decided_within(where, decided_since, decided_until),
@@ -145,6 +145,24 @@ def recommendations(
         limit,
         now,
     )
+    cited = executions_of(db, [str(r["recommendation_id"]) for r in found.items])
+    for row in found.items:
+        row["executions"] = cited.get(str(row["recommendation_id"]), [])
+    return found
+
+
+def executions_of(db: Database, recommendation_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The executions citing each of ``recommendation_ids``, in order, each with its values
+    and spend authority (one query)."""
+    if not recommendation_ids:
+        return {}
+    with db.transaction() as tx:
+        vtx, _, _ = catalog.readable(tx, REGISTER)
+        rows = vtx.select_in("executions", "recommendation_id", recommendation_ids)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: int(r["position"])):
+        found.setdefault(str(row["recommendation_id"]), []).append(execution(row))
+    return found
 
 
 def recommendation(

@@ -361,3 +361,29 @@ def test_a_lapsed_recommendation_is_neither_a_pending_escalation_nor_open_on_its
         if s["campaign_id"] == str(w.campaign_id)
     ]
     assert listed["pending_recommendations"] == 0
+
+
+def test_the_register_shows_per_execution_whether_it_was_within_the_allowance_or_executive(
+    api: Api, clock: Clock
+) -> None:
+    """Issue 11: the register (not only the audit trail) shows, per execution, its spend
+    authority and what it took from the manager's allowance."""
+    w = api.world
+    w.launch()
+    small = w.recommend()
+    w.approve(small)
+    adjust(api, "5500", small)
+    big = w.recommend(change=ProposedChange(budget=budget("8500")))
+    w.approve(big)
+    w.run(w.executive, c.Approve(recommendation_id=big, revision=1))
+    position = adjust(api, "8500", big)
+    rows = api.client.get(
+        f"/v1/organizations/{w.org_id}/register",
+        params={"after": position},
+        headers=api.auth("auditor"),
+    ).json()["items"]
+    authority = {
+        r["recommendation_id"]: [(x["authority"], x["allowance_used"]) for x in r["executions"]]
+        for r in rows
+    }
+    assert authority == {str(small): [("manager_allowance", "500")], str(big): [("executive", "0")]}
