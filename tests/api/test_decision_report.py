@@ -387,3 +387,21 @@ def test_the_register_shows_per_execution_whether_it_was_within_the_allowance_or
         for r in rows
     }
     assert authority == {str(small): [("manager_allowance", "500")], str(big): [("executive", "0")]}
+
+
+def test_a_consultant_reads_only_its_engagements_part_of_the_organizations_history(
+    api: Api,
+) -> None:
+    """Not the memberships (which the organization read hides from it too), settings or
+    other engagements: only the events of its own engagement, as in the audit trail."""
+    w = api.world
+    headers = api.auth("consultant")
+    body = api.client.get(f"/v1/aggregates/{w.org_id}/events", headers=headers)
+    assert body.status_code == 200, body.text
+    events = body.json()["events"]
+    assert events
+    assert {e["type"] for e in events} == {"Organization.EngagementStarted"}
+    assert {e["envelope"]["engagement_id"] for e in events} == {str(w.engagement_id)}
+    full = api.client.get(f"/v1/aggregates/{w.org_id}/events", headers=api.auth("auditor"))
+    types = {e["type"] for e in full.json()["events"]}
+    assert "Organization.MembershipGranted" in types

@@ -28,6 +28,7 @@ from ledger.policy.reads import (
     agency_read,
     leads,
     may_read,
+    read_scope,
     sees_agency,
     sees_campaign,
     sees_organization,
@@ -139,6 +140,7 @@ class Reader:
             agg: object = self.ledger.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound("aggregate not found", aggregate_id=aggregate_id) from None
+        only: frozenset[UUID] | None = None  # the engagements whose events it may read
         try:
             if isinstance(agg, Campaign):
                 self.campaign(actor, aggregate_id)
@@ -146,12 +148,20 @@ class Reader:
                 self.recommendation(actor, aggregate_id)
             elif isinstance(agg, Agency):
                 self.agency_for(actor, aggregate_id, Read.ROSTER)
-            elif not (isinstance(agg, Organization) and may_read(agg, actor, Read.AUDIT_TRAIL)):
+            elif isinstance(agg, Organization) and may_read(agg, actor, Read.AUDIT_TRAIL):
+                only = read_scope(agg, actor, Read.AUDIT_TRAIL).engagement_ids
+            else:
                 raise NotFound("aggregate not found", aggregate_id=aggregate_id)
         except NotFound:
             # The same answer whatever the id names, so nothing about it leaks.
             raise NotFound("aggregate not found", aggregate_id=aggregate_id) from None
-        return [self.describe(n.id, n) for n in history_of(self.ledger.recorder, aggregate_id)]
+        events = [self.describe(n.id, n) for n in history_of(self.ledger.recorder, aggregate_id)]
+        if only is None:
+            return events
+        # A scoped reader (a consultant) reads its engagements' part of an organization's
+        # history, as in the audit trail: not its memberships, settings or other engagements.
+        seen = {str(e) for e in only}
+        return [e for e in events if e["envelope"].get("engagement_id") in seen]
 
     def history_check(self, actor: Actor, aggregate_id: UUID, position: int) -> None:
         """NotFound unless the actor may read the aggregate that recorded ``position``."""
