@@ -73,7 +73,7 @@ def _table(rows: list[dict[str, Any]]) -> Table:
             f"{d['outcome']} by {d.get('actor_name') or d['actor_id'][:8]} ({d['role']})"
             for d in row["decisions"]
         )
-        executed = _amount(row["executed"], "budget_to")
+        executed = _amount(row["executed"], "budget_to") or _amount(row["executed"], "budget")
         values = " / ".join(
             (_amount(row["recommended"]), _amount(row["approved"]), executed)
         ).strip(" /")

@@ -13,6 +13,8 @@
                      it set, and its spend authority: ``manager_allowance`` (with what it
                      took from the allowance) or ``executive`` (ADR 0012; none before it)
 ``engagements``      the engagements (agency, consultants, term) the rows refer to
+``budgets``          each campaign's budget in force, so that a launch's row says the
+                     budget it put in force (its event names only the status change)
 
 The handling report and the exceptions are queries over these tables (``queries``).
 """
@@ -26,7 +28,7 @@ from ledger.domain.organization import Organization
 from ledger.domain.recommendation import Recommendation
 from ledger.values import RecommendationStatus as Status
 from projections.catalog import Projection, Table
-from projections.codec import dumps, flag, ident, millis, parse_ts, ts
+from projections.codec import dumps, flag, ident, loads, millis, parse_ts, ts
 from projections.db import Tx
 from projections.errors import InconsistentLog
 from projections.rows import Appended, Keyed
@@ -91,6 +93,12 @@ ENGAGEMENTS = Table(
     key="engagement_id",
 )
 
+BUDGETS = Table(
+    "budgets",
+    "campaign_id TEXT PRIMARY KEY, budget TEXT NOT NULL",
+    key="campaign_id",
+)
+
 
 class Batch:
     """The register's rows for one batch."""
@@ -101,12 +109,15 @@ class Batch:
         self.engagements = Keyed(ENGAGEMENTS, ("engagement_id",))
         self.decisions = Appended(DECISIONS)
         self.executions = Appended(EXECUTIONS)
+        self.budgets = Keyed(BUDGETS, ("campaign_id",))
 
     def prepare(self, batch: Sequence[Positioned]) -> None:
         """Read, one query per table, the rows the batch's events will read or change."""
-        recs, engagements = set(), set()
+        recs, engagements, campaigns = set(), set(), set()
         for item in batch:
             e = item.event
+            if isinstance(e, Campaign.Launched | Campaign.BudgetAdjusted):
+                campaigns.add(item.aggregate_key)
             if isinstance(e, Recommendation.Recommended):
                 engagements.add(ident(e.engagement_id))
             elif isinstance(e, Recommendation.Event):
@@ -117,12 +128,14 @@ class Batch:
                 engagements.add(ident(e.engagement_id))
         self.recs.load(self.tx, recs)
         self.engagements.load(self.tx, engagements)
+        self.budgets.load(self.tx, campaigns)
 
     def flush(self) -> None:
         self.engagements.flush(self.tx)
         self.recs.flush(self.tx)
         self.decisions.flush(self.tx)
         self.executions.flush(self.tx)
+        self.budgets.flush(self.tx)
 
 
 def _touch(b: Batch, item: Positioned, **values: object) -> None:
@@ -208,9 +221,11 @@ def _recommendation(b: Batch, item: Positioned) -> None:
         )  # fmt: skip
 
 
-def executed_values(e: Campaign.Executed) -> dict[str, object]:
+def executed_values(e: Campaign.Executed, budget: object = None) -> dict[str, object]:
     """What an execution set, as it names it (the status, budget, targets or channels
-    before and after)."""
+    before and after); a launch also the budget it put in force."""
+    if isinstance(e, Campaign.Launched):
+        return {"status_from": e.status_from, "status_to": e.status_to, "budget": budget}
     if isinstance(e, Campaign.StatusChanged):
         return {"status_from": e.status_from, "status_to": e.status_to}
     if isinstance(e, Campaign.BudgetAdjusted):
@@ -220,6 +235,22 @@ def executed_values(e: Campaign.Executed) -> dict[str, object]:
     if isinstance(e, Campaign.ChannelsChanged):
         return {"channels_from": e.channels_from, "channels_to": e.channels_to}
     return {}
+
+
+def _budget(b: Batch, item: Positioned) -> object:
+    """The campaign's budget in force once this event is applied (None: the view has not
+    seen it planned)."""
+    e, row = item.event, b.budgets.get(b.tx, item.aggregate_key)
+    if isinstance(e, Campaign.Planned):
+        if row is None:
+            b.budgets.add(campaign_id=item.aggregate_key, budget=dumps(e.budget))
+        return None
+    if isinstance(e, Campaign.BudgetAdjusted):
+        if row is None:
+            b.budgets.add(campaign_id=item.aggregate_key, budget=dumps(e.budget_to))
+        else:
+            row["budget"] = dumps(e.budget_to)
+    return None if row is None else loads(row["budget"])
 
 
 def _execution(b: Batch, item: Positioned, e: Campaign.Executed) -> None:
@@ -232,7 +263,7 @@ def _execution(b: Batch, item: Positioned, e: Campaign.Executed) -> None:
         engagement_id=rec["engagement_id"] if rec else None,
         revision=e.implements.get("revision") if e.implements else None,
         as_approved=flag(e.deviation_reason is None) if e.implements else None,
-        deviation_reason=e.deviation_reason, executed=dumps(executed_values(e)),
+        deviation_reason=e.deviation_reason, executed=dumps(executed_values(e, _budget(b, item))),
         authority=getattr(e, "authority", None), allowance_used=getattr(e, "allowance_used", None),
     )  # fmt: skip
 
@@ -274,9 +305,13 @@ def apply(tx: Tx, batch: Sequence[Positioned]) -> None:
             _recommendation(b, item)
         elif isinstance(e, Campaign.Executed):
             _execution(b, item, e)
+        elif isinstance(e, Campaign.Planned):
+            _budget(b, item)
         elif isinstance(e, Organization.Event):
             _engagement(b, e)
     b.flush()
 
 
-PROJECTION = Projection("register", (RECOMMENDATIONS, DECISIONS, EXECUTIONS, ENGAGEMENTS), apply)
+PROJECTION = Projection(
+    "register", (RECOMMENDATIONS, DECISIONS, EXECUTIONS, ENGAGEMENTS, BUDGETS), apply
+)

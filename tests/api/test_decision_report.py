@@ -405,3 +405,21 @@ def test_a_consultant_reads_only_its_engagements_part_of_the_organizations_histo
     full = api.client.get(f"/v1/aggregates/{w.org_id}/events", headers=api.auth("auditor"))
     types = {e["type"] for e in full.json()["events"]}
     assert "Organization.MembershipGranted" in types
+
+
+def test_a_launch_row_says_the_budget_it_put_in_force_and_its_executive(
+    api: Api, clock: Clock
+) -> None:
+    """The campaign's 5000 is above the manager's limit of 1000: the launch recommendation,
+    approved by the manager then the executive, and launched by the manager, has the
+    launched budget among its executed values and the executive's authority."""
+    w = api.world
+    rec = w.recommend(kind="launch")
+    w.approve(rec)
+    w.run(w.executive, c.Approve(recommendation_id=rec, revision=1))
+    launched = w.run(w.manager, c.LaunchCampaign(campaign_id=w.campaign_id, implements=rec))
+    [row] = report(api, above_limit="true", after=launched.position)
+    assert row["executed"]["status_to"] == "active"
+    assert row["executed"]["budget"]["amount"] == "5000"
+    assert [d["role"] for d in row["decisions"]] == ["manager", "executive"]
+    assert row["executions"][0]["authority"] == "executive"
