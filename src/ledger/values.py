@@ -8,6 +8,7 @@ strings) so that the stored payload is stable and readable by any tool.
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -172,6 +173,32 @@ def _printable(value: str) -> str:
 
 Printable = AfterValidator(_printable)  # the validator every command text field carries
 
+# Blank: nothing a reader would see. Whitespace, format characters (Unicode category Cf: the
+# zero-width space and joiners, the byte order mark, bidirectional marks) and the letters
+# fonts draw as nothing: BRAILLE PATTERN BLANK, the HANGUL (CHOSEONG, JUNGSEONG, half-width)
+# FILLERs.
+BLANK_LETTERS = frozenset("\u2800\u3164\u115f\u1160\uffa0")
+
+
+def is_blank(value: str) -> bool:
+    """True when ``value`` shows nothing: the one test of every required text."""
+    return all(
+        ch.isspace() or ch in BLANK_LETTERS or unicodedata.category(ch) == "Cf" for ch in value
+    )
+
+
+def _visible(value: str) -> str:
+    if is_blank(value):
+        raise PydanticCustomError(
+            "text_blank",
+            "text may not be blank: it has nothing visible once whitespace and invisible "
+            "characters are set aside",
+        )
+    return value
+
+
+Visible = AfterValidator(_visible)  # the validator every required text field carries
+
 
 def _text(
     max_length: int, *, min_length: int | None = None, strip: bool = False
@@ -181,9 +208,9 @@ def _text(
 
 # Required free text (objectives, rationales, notes on approval): surrounding whitespace is
 # trimmed, so blank text is refused.
-Text = Annotated[str, _text(4000, min_length=1, strip=True), Printable]
+Text = Annotated[str, _text(4000, min_length=1, strip=True), Printable, Visible]
 # A required reason (rejections, withdrawals, deviations, revocations): never blank.
-Reason = Annotated[str, _text(4000, min_length=1, strip=True), Printable]
+Reason = Annotated[str, _text(4000, min_length=1, strip=True), Printable, Visible]
 Name = Annotated[str, _text(200, min_length=1), Printable]
 Note = Annotated[str, _text(4000), Printable]  # optional remarks: may be empty
 EvidenceItem = Annotated[str, _text(2000, min_length=1), Printable]

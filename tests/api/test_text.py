@@ -68,6 +68,20 @@ def test_a_deviation_reason_of_only_whitespace_is_refused(api: Api, blank: str) 
     assert count(api) == before
 
 
+@pytest.mark.parametrize("blank", ["\u200b", "\u2800", "\u3164", "\ufeff", "\u115f \u1160\uffa0"])
+def test_a_deviation_reason_of_only_invisible_characters_is_refused(api: Api, blank: str) -> None:
+    """A zero-width space, a Braille blank or a Hangul filler is no justified deviation:
+    422 text_blank naming the field, no event."""
+    before = count(api)
+    r = api.post(
+        f"/v1/campaigns/{api.world.campaign_id}/launch", "manager", {"deviation_reason": blank}
+    )
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert (error["loc"], error["type"]) == (["body", "deviation_reason"], "text_blank")
+    assert count(api) == before
+
+
 def test_tabs_and_new_lines_in_text_are_accepted_and_kept(api: Api) -> None:
     """Ordinary multi-line text in any script is accepted and read back as sent."""
     objective = "Line 1\r\n\tĐợt 2 — 広告"

@@ -1,0 +1,62 @@
+"""Text rules with no I/O (issue 11, its review): required text must show something, names
+and KPI units too; names hold no bidirectional control; time zones are IANA names."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from pydantic import ValidationError
+
+from ledger import commands as c
+from ledger.values import is_blank
+
+# Whitespace, format characters (Cf) and the letters drawn as nothing.
+INVISIBLE = ["\u200b", "\u2800", "\u3164", "\ufeff", "\u115f", "\u1160", "\uffa0", "\u2060"]
+
+
+def refused(model: type[c.Command], data: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """The one error a command's JSON gets: its type and where."""
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate_json(json.dumps(data))
+    (error,) = caught.value.errors()
+    return str(error["type"]), error["loc"]
+
+
+@pytest.mark.parametrize("text", [*INVISIBLE, " \u200b\u200d\t", "\u2800\u3164 \ufeff"])
+def test_text_of_only_whitespace_format_characters_and_blank_letters_is_blank(
+    text: str,
+) -> None:
+    """Nothing visible: zero-width characters, fillers and Braille blanks count as blank."""
+    assert is_blank(text)
+
+
+@pytest.mark.parametrize("text", ["x", "\u200bx", "広", "\u2801", ".", "\u3164a"])
+def test_text_with_one_visible_character_is_not_blank(text: str) -> None:
+    """One visible character among invisible ones is enough."""
+    assert not is_blank(text)
+
+
+@pytest.mark.parametrize("char", INVISIBLE)
+@pytest.mark.parametrize(
+    ("model", "field", "data"),
+    [
+        (c.LaunchCampaign, "deviation_reason", {}),
+        (c.Reject, "reason_text", {"revision": 1, "reason_code": "timing"}),
+        (c.WithdrawRecommendation, "reason", {"revision": 1}),
+        (c.RevokeMembership, "reason", {"member_role": "manager"}),
+        (c.EndEngagement, "reason", {}),
+        (c.RemoveAgencyMember, "reason", {"member_role": "consultant"}),
+    ],
+)
+def test_every_required_reason_of_only_invisible_characters_is_refused(
+    model: type[c.Command], field: str, data: dict[str, Any], char: str
+) -> None:
+    """A reason of "\\u200b" (or a Braille blank, a Hangul filler...) justifies nothing."""
+    ids = {name: str(uuid4()) for name in model.model_fields if name.endswith("_id")}
+    body = {**ids, **data, field: f" {char}{char} "}
+    assert refused(model, body) == ("text_blank", (field,))
+    ok = model.model_validate_json(json.dumps({**ids, **data, field: f"{char}rounded up"}))
+    assert getattr(ok, field) == f"{char}rounded up"
