@@ -211,10 +211,10 @@ def _text(
 Text = Annotated[str, _text(4000, min_length=1, strip=True), Printable, Visible]
 # A required reason (rejections, withdrawals, deviations, revocations): never blank.
 Reason = Annotated[str, _text(4000, min_length=1, strip=True), Printable, Visible]
-Name = Annotated[str, _text(200, min_length=1), Printable]
+Name = Annotated[str, _text(200, min_length=1), Printable, Visible]
 Note = Annotated[str, _text(4000), Printable]  # optional remarks: may be empty
-EvidenceItem = Annotated[str, _text(2000, min_length=1), Printable]
-Unit = Annotated[str, _text(32, min_length=1), Printable]  # a KPI target's unit
+EvidenceItem = Annotated[str, _text(2000, min_length=1), Printable, Visible]
+Unit = Annotated[str, _text(32, min_length=1), Printable, Visible]  # a KPI target's unit
 
 
 AMOUNT_TEXT = re.compile(r"^[0-9]{1,14}(\.[0-9]{1,4})?$")

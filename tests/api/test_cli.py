@@ -71,6 +71,7 @@ MISTAKES = [
     ("output that is a folder", ["export", ORG, "-o", "."], "seeded", "is a folder"),
     ("unknown projection", ["projections", "rebuild", "nosuch"], "seeded", "no projection has"),
     ("bad currency", ["orgs", "create", "X", "--currency", "XYZ"], "seeded", "default_currency"),
+    ("blank organization name", ["orgs", "create", "   "], "seeded", "name: text may not be blank"),
     (
         "negative approval limit",
         ["orgs", "create", "X", "--approval-limit", "-5"],

@@ -93,3 +93,53 @@ def test_tabs_and_new_lines_in_text_are_accepted_and_kept(api: Api) -> None:
     assert r.status_code == 201, r.text
     got = api.client.get(r.headers["location"], headers=api.auth("manager")).json()
     assert got["objective"] == objective
+
+
+TARGET = {"metric": "roi", "target": "2", "unit": "%"}
+
+
+@pytest.mark.parametrize(
+    ("path", "who", "body", "loc"),
+    [
+        ("/v1/organizations/{org}/campaigns", "manager", {**PLAN, "name": " "}, ["name"]),
+        (
+            "/v1/organizations/{org}/campaigns",
+            "manager",
+            {**PLAN, "kpi_targets": [{**TARGET, "unit": "   "}]},
+            ["kpi_targets", "0", "unit"],
+        ),
+        ("/v1/organizations/{org}/settings", "admin", {"name": "   "}, ["name"]),
+        (
+            "/v1/organizations",
+            "operator",
+            {"name": "\u200b", "default_currency": "EUR", "approval_limit": "1"},
+            ["name"],
+        ),
+        (
+            "/v1/organizations/{org}/recommendations",
+            "consultant",
+            {
+                "engagement_id": "{engagement}",
+                "kind": "strategy",
+                "rationale": "CPA fell",
+                "evidence": [" "],
+                "expected_impact": "+10%",
+                "expires_at": "2099-01-01T00:00:00Z",
+            },
+            ["evidence", "0"],
+        ),
+    ],
+)
+def test_a_blank_name_kpi_unit_or_evidence_item_is_refused_naming_the_field(
+    api: Api, path: str, who: str, body: dict[str, object], loc: list[object]
+) -> None:
+    """Campaign name " ", organization name "   ", KPI unit "   ", evidence [" "]: 422
+    text_blank naming the field, no event."""
+    w = api.world
+    body = {k: str(w.engagement_id) if v == "{engagement}" else v for k, v in body.items()}
+    before = count(api)
+    r = api.post(path.format(org=w.org_id), who, body)
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert (error["loc"], error["type"]) == (["body", *loc], "text_blank")
+    assert count(api) == before

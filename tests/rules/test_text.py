@@ -60,3 +60,68 @@ def test_every_required_reason_of_only_invisible_characters_is_refused(
     assert refused(model, body) == ("text_blank", (field,))
     ok = model.model_validate_json(json.dumps({**ids, **data, field: f"{char}rounded up"}))
     assert getattr(ok, field) == f"{char}rounded up"
+
+
+PLAN = {
+    "name": "Autumn",
+    "objective": "Sales",
+    "channels": ["ppc"],
+    "budget": {"amount": "100", "currency": "EUR", "period": "monthly"},
+}
+TARGET = {"metric": "roi", "target": "2", "unit": "%"}
+
+
+@pytest.mark.parametrize("blank", [" ", "   ", "\t", "\u200b", "\u3164"])
+@pytest.mark.parametrize(
+    ("model", "data", "loc"),
+    [
+        (c.PlanCampaign, {"name": None}, ("name",)),
+        (c.PlanCampaign, {"kpi_targets": [{**TARGET, "unit": None}]}, ("kpi_targets", 0, "unit")),
+        (c.CreateOrganization, {"name": None}, ("name",)),
+        (c.ChangeOrganizationSettings, {"name": None}, ("name",)),
+        (c.RegisterAgency, {"name": None}, ("name",)),
+        (c.Recommend, {"evidence": [None]}, ("evidence", 0)),
+    ],
+)
+def test_a_blank_name_kpi_unit_or_evidence_item_is_refused(
+    model: type[c.Command], data: dict[str, Any], loc: tuple[Any, ...], blank: str
+) -> None:
+    """A campaign, organization or agency named " ", a KPI unit or an evidence item of
+    spaces or invisible characters says nothing: refused naming the field."""
+    ok = {**FILLED[model], **{k: fill(v, blank) for k, v in data.items()}}
+    assert refused(model, ok) == ("text_blank", loc)
+
+
+def test_a_blank_note_is_still_accepted() -> None:
+    """An optional note may be empty or blank: it is a remark, not a reason."""
+    ids = {"campaign_id": str(uuid4())}
+    assert c.LaunchCampaign.model_validate_json(json.dumps({**ids, "note": " "})).note == " "
+
+
+def fill(value: Any, blank: str) -> Any:
+    """``value`` with every None in it replaced by ``blank``."""
+    if value is None:
+        return blank
+    if isinstance(value, list):
+        return [fill(v, blank) for v in value]
+    if isinstance(value, dict):
+        return {k: fill(v, blank) for k, v in value.items()}
+    return value
+
+
+FILLED: dict[type[c.Command], dict[str, Any]] = {
+    c.PlanCampaign: {"organization_id": str(uuid4()), **PLAN},
+    c.CreateOrganization: {"name": "Client A", "default_currency": "EUR", "approval_limit": "1"},
+    c.ChangeOrganizationSettings: {"organization_id": str(uuid4())},
+    c.RegisterAgency: {},
+    c.Recommend: {
+        "organization_id": str(uuid4()),
+        "engagement_id": str(uuid4()),
+        "campaign_id": str(uuid4()),
+        "kind": "strategy",
+        "rationale": "CPA fell",
+        "evidence": ["r-1"],
+        "expected_impact": "+10%",
+        "expires_at": "2099-01-01T00:00:00Z",
+    },
+}
