@@ -281,7 +281,10 @@ Amount = Annotated[
     Field(ge=0, max_digits=18, decimal_places=4),
     WithJsonSchema(AMOUNT_SCHEMA),
 ]
-TIME_ZONES = frozenset(available_timezones()) | {"UTC"}
+# The IANA names zoneinfo knows (tzdata is a dependency), less what names no place: the
+# host's "localtime" link, tzdata's "Factory" placeholder and the "posixrules" default.
+NOT_ZONES = {"localtime", "Factory", "posixrules"}
+TIME_ZONES = (frozenset(available_timezones()) | {"UTC"}) - NOT_ZONES
 
 
 def _time_zone(value: Any) -> Any:

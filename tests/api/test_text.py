@@ -143,3 +143,17 @@ def test_a_blank_name_kpi_unit_or_evidence_item_is_refused_naming_the_field(
     (error,) = r.json()["errors"]
     assert (error["loc"], error["type"]) == (["body", *loc], "text_blank")
     assert count(api) == before
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory"])
+def test_a_time_zone_that_names_no_place_is_refused_in_the_settings(api: Api, zone: str) -> None:
+    """ "localtime" (the host's link) and "Factory" are no IANA place: 422 naming
+    time_zone, no event; "Europe/Paris" passes."""
+    path = f"/v1/organizations/{api.world.org_id}/settings"
+    before = count(api)
+    r = api.post(path, "admin", {"time_zone": zone})
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["loc"] == ["body", "time_zone"]
+    assert count(api) == before
+    assert api.post(path, "admin", {"time_zone": "Europe/Paris"}).status_code == 200

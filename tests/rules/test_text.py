@@ -125,3 +125,17 @@ FILLED: dict[type[c.Command], dict[str, Any]] = {
         "expires_at": "2099-01-01T00:00:00Z",
     },
 }
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules", "Mars/Olympus", "utc"])
+def test_an_organization_time_zone_outside_the_iana_names_is_refused(zone: str) -> None:
+    """The host's "localtime" and tzdata's "Factory" name no place: refused naming the field."""
+    data = {"organization_id": str(uuid4()), "time_zone": zone}
+    assert refused(c.ChangeOrganizationSettings, data)[1] == ("time_zone",)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "Asia/Ho_Chi_Minh", "America/Sao_Paulo"])
+def test_an_iana_time_zone_name_is_taken(zone: str) -> None:
+    """Any place name zoneinfo knows is a time zone an organization may keep."""
+    data = {"organization_id": str(uuid4()), "time_zone": zone}
+    assert c.ChangeOrganizationSettings.model_validate_json(json.dumps(data)).time_zone == zone
