@@ -5,8 +5,12 @@ A name is personal data, not evidence: it lives in the name directory
 it next to the id it names (ADR 0015). The id stays the evidence.
 
 A name's rules are those of a command's text, stricter: not blank (surrounding whitespace is
-trimmed), at most ``MAX_NAME`` characters, and no control character at all (NUL, the rest of
-C0 including tab and line breaks, DEL and C1): a name is one line a reviewer reads.
+trimmed, and nothing visible is blank: ``ledger.values.is_blank``), at most ``MAX_NAME``
+characters, no control character at all (NUL, the rest of C0 including tab and line breaks,
+DEL and C1): a name is one line a reviewer reads; and no bidirectional control (the
+embeddings, overrides and isolates U+202A-U+202E and U+2066-U+2069, the marks U+200E,
+U+200F and U+061C), with which a right-to-left override would display one person's name
+as another's.
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from ledger.values import Visible
+
 MAX_NAME = 200
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class NameKind(StrEnum):
@@ -47,6 +54,13 @@ def _one_line(value: str) -> str:
             "a name may not contain the control character U+{char} (at index {index})",
             {"char": f"{ord(found.group()):04X}", "index": found.start()},
         )
+    found = BIDI.search(value)
+    if found is not None:
+        raise PydanticCustomError(
+            "name_bidi_control",
+            "a name may not contain the bidirectional control U+{char} (at index {index})",
+            {"char": f"{ord(found.group()):04X}", "index": found.start()},
+        )
     return value
 
 
@@ -54,6 +68,7 @@ DisplayName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME),
     AfterValidator(_one_line),
+    Visible,
 ]
 
 

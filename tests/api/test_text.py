@@ -157,3 +157,22 @@ def test_a_time_zone_that_names_no_place_is_refused_in_the_settings(api: Api, zo
     assert error["loc"] == ["body", "time_zone"]
     assert count(api) == before
     assert api.post(path, "admin", {"time_zone": "Europe/Paris"}).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["a\u202eb", "Mia\u2067Lee", "Mia\u200fLee", "\u200b"])
+def test_a_directory_name_with_a_bidirectional_control_or_nothing_visible_is_refused(
+    api: Api, name: str
+) -> None:
+    """A right-to-left override (or isolate, or mark) could show one person's name as
+    another's; a zero-width name shows none: 422 naming the field, nothing stored."""
+    subject = api.world.manager.actor_id
+    r = api.client.put(
+        f"/v1/names/{subject}",
+        json={"kind": "actor", "name": name},
+        headers=api.auth("operator"),
+    )
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["loc"] == ["body", "name"]
+    assert error["type"] in ("name_bidi_control", "text_blank")
+    assert api.app.state.names.get(subject) is None

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from ledger import commands as c
+from ledger.names import SetName
 from ledger.values import is_blank
 
 # Whitespace, format characters (Cf) and the letters drawn as nothing.
@@ -139,3 +140,32 @@ def test_an_iana_time_zone_name_is_taken(zone: str) -> None:
     """Any place name zoneinfo knows is a time zone an organization may keep."""
     data = {"organization_id": str(uuid4()), "time_zone": zone}
     assert c.ChangeOrganizationSettings.model_validate_json(json.dumps(data)).time_zone == zone
+
+
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+
+
+@pytest.mark.parametrize("char", [*BIDI, "\u200e", "\u200f", "\u061c"])
+def test_a_name_holding_a_bidirectional_control_is_refused(char: str) -> None:
+    """ "a\\u202eb" would display one person's name as another's: refused, naming U+XXXX."""
+    with pytest.raises(ValidationError) as caught:
+        SetName.model_validate({"subject_id": uuid4(), "kind": "actor", "name": f"Mia{char}Lee"})
+    (error,) = caught.value.errors()
+    assert error["type"] == "name_bidi_control"
+    assert f"U+{ord(char):04X}" in error["msg"]
+
+
+@pytest.mark.parametrize("blank", ["\u200b", "\u3164", "\u2800 \ufeff"])
+def test_a_name_of_only_invisible_characters_is_refused(blank: str) -> None:
+    """The directory's names use the same blank test as every required text."""
+    with pytest.raises(ValidationError) as caught:
+        SetName.model_validate({"subject_id": uuid4(), "kind": "actor", "name": blank})
+    assert [e["type"] for e in caught.value.errors()] == ["text_blank"]
+
+
+def test_a_right_to_left_name_without_controls_is_taken() -> None:
+    """Arabic or Hebrew letters need no control character and are kept as given."""
+    name = "مريم ليلى"
+    assert (
+        SetName.model_validate({"subject_id": uuid4(), "kind": "actor", "name": name}).name == name
+    )
