@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Self
 from zoneinfo import available_timezones
@@ -337,6 +337,16 @@ def fit_minor_unit(amount: Decimal, currency: str, field: str = "amount") -> Dec
             decimals=decimals,
         )
     return fitted
+
+
+def plain(amount: Decimal) -> str:
+    """``amount`` as a reader writes it: no trailing zeros, no exponent, at most the four
+    decimals an amount may hold (a monthly equivalent such as 33 a day, 1003.75 a month, is
+    computed to 28 digits): "1003.75", "1000", "304.1667"."""
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -4:
+        amount = amount.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+    return f"{amount.normalize():f}"
 
 
 class MoneyValue(Value):

@@ -176,3 +176,20 @@ def test_a_directory_name_with_a_bidirectional_control_or_nothing_visible_is_ref
     assert error["loc"] == ["body", "name"]
     assert error["type"] in ("name_bidi_control", "text_blank")
     assert api.app.state.names.get(subject) is None
+
+
+def test_a_spend_authority_refusal_shows_the_amount_asked_normalised(api: Api) -> None:
+    """A manager's launch of 33 a day asks 1003.75 a month of a 1000 limit: 403 whose
+    context and detail say "1003.75", not a 28-digit decimal; no event."""
+    w = api.world
+    daily = {**PLAN, "budget": {"amount": "33", "currency": "EUR", "period": "daily"}}
+    planned = api.post(f"/v1/organizations/{w.org_id}/campaigns", "manager", daily)
+    assert planned.status_code == 201, planned.text
+    before = count(api)
+    r = api.post(f"/v1/campaigns/{planned.json()['aggregate_id']}/launch", "manager")
+    assert r.status_code == 403, r.text
+    problem = r.json()
+    assert problem["code"] == "role_required"
+    assert (problem["context"]["asked"], problem["context"]["used"]) == ("1003.75", "0")
+    assert "1003.75 more needs an executive" in problem["detail"]
+    assert count(api) == before

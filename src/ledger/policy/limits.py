@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from ledger.domain.recommendation import APPROVED, RecommendationState
 from ledger.errors import RoleRequired
 from ledger.policy.rights import limit_applies
-from ledger.values import Budget, CampaignStatus, ProposedChange, Role
+from ledger.values import Budget, CampaignStatus, ProposedChange, Role, plain
 
 PER_MONTH = {"daily": Decimal(365) / 12, "weekly": Decimal(52) / 12, "monthly": Decimal(1)}
 MANAGER_ALLOWANCE = "manager_allowance"
@@ -103,14 +103,14 @@ def require_spend_authority(
     if within_spend_authority(limit, used, asked):
         return
     raise RoleRequired(
-        f"the manager's approval limit of {limit} per {org_state.limit_period} from "
-        f"{start.isoformat()} has {used} used; {asked} more needs an executive",
+        f"the manager's approval limit of {plain(limit)} per {org_state.limit_period} from "
+        f"{start.isoformat()} has {plain(used)} used; {plain(asked)} more needs an executive",
         campaign_id=campaign_id,
-        approval_limit=str(limit),
+        approval_limit=plain(limit),
         limit_period=org_state.limit_period,
         period_start=start.isoformat(),
-        used=str(used),
-        asked=str(asked),
+        used=plain(used),
+        asked=plain(asked),
     )
 
 
