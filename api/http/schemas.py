@@ -217,6 +217,8 @@ class OrganizationOut(BaseModel):
     name: str
     default_currency: str
     approval_limit: str
+    limit_period: str = Field(description="The period the approval limit bounds (ADR 0012)")
+    time_zone: str = Field(description="The zone the limit's periods begin in (IANA)")
     your_roles: list[str]
     your_engagements: list[str]
     memberships: list[dict[str, Any]] | None = None

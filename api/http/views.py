@@ -76,6 +76,8 @@ def organization(
         "name": s.name,
         "default_currency": s.default_currency,
         "approval_limit": s.approval_limit,
+        "limit_period": s.limit_period,
+        "time_zone": s.time_zone,
         "your_roles": sorted(roles),
         "your_engagements": [e.engagement_id for e in o.engagements_of(actor_id)],
     }

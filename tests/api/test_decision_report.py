@@ -423,3 +423,14 @@ def test_a_launch_row_says_the_budget_it_put_in_force_and_its_executive(
     assert row["executed"]["budget"]["amount"] == "5000"
     assert [d["role"] for d in row["decisions"]] == ["manager", "executive"]
     assert row["executions"][0]["authority"] == "executive"
+
+
+def test_the_organization_read_names_the_period_and_zone_of_its_approval_limit(api: Api) -> None:
+    """A reviewer reads which period the limit bounds without waiting for a refusal."""
+    w = api.world
+    body = api.client.get(f"/v1/organizations/{w.org_id}", headers=api.auth("auditor")).json()
+    assert (body["approval_limit"], body["limit_period"], body["time_zone"]) == (
+        "1000",
+        "calendar_month",
+        "UTC",
+    )
