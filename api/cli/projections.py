@@ -13,7 +13,7 @@ from uuid import UUID
 import typer
 
 from api.cli import exporting
-from api.cli.mistakes import require_store
+from api.cli.mistakes import Mistake, require_store
 from api.cli.operator import operator
 from api.cli.times import From, To, period
 from api.logs import configure_logging
@@ -95,6 +95,8 @@ def export(
 ) -> None:
     """Stream an organization's audit trail as CSV or NDJSON, in constant memory. It reads
     the views: it runs beside `ledger serve` or `ledger projections run` on the same store."""
+    if bom and fmt != "csv":
+        raise Mistake(f"--bom applies to CSV only, not --format {fmt}")
     start, end = period(since, until)
     settings = Settings()
     require_store(settings)

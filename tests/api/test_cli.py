@@ -69,6 +69,12 @@ MISTAKES = [
         "No such file or directory",
     ),
     ("output that is a folder", ["export", ORG, "-o", "."], "seeded", "is a folder"),
+    (
+        "byte order mark on NDJSON",
+        ["export", ORG, "--format", "ndjson", "--bom"],
+        "seeded",
+        "--bom applies to CSV only",
+    ),
     ("unknown projection", ["projections", "rebuild", "nosuch"], "seeded", "no projection has"),
     ("bad currency", ["orgs", "create", "X", "--currency", "XYZ"], "seeded", "default_currency"),
     ("blank organization name", ["orgs", "create", "   "], "seeded", "name: text may not be blank"),

@@ -139,7 +139,79 @@ def test_a_byte_order_mark_begins_the_csv_only_when_asked_for(api: Api) -> None:
     and NDJSON never has one."""
     assert trail(api, format="csv", bom="true").content.startswith(b"\xef\xbb\xbfposition,")
     assert trail(api, format="csv").content.startswith(b"position,")
-    assert trail(api, format="ndjson", bom="true").content.startswith(b'{"position":')
+    assert trail(api, format="ndjson").content.startswith(b'{"position":')
+
+
+def refused(api: Api, headers: dict[str, str] | None = None, **params: Any) -> str:
+    """The audit trail's answer to ``params``: 400 invalid_query; its detail."""
+    w = api.world
+    r = api.client.get(
+        f"/v1/organizations/{w.org_id}/audit-trail",
+        params=params,
+        headers={**api.auth("auditor"), **(headers or {})},
+    )
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["code"] == "invalid_query"
+    return str(body["detail"])
+
+
+@pytest.mark.parametrize(
+    ("params", "headers", "named"),
+    [
+        ({"format": "csv", "limit": "2"}, None, "limit"),
+        ({"format": "ndjson", "limit": "2"}, None, "limit"),
+        ({"format": "csv", "cursor": "zzz"}, None, "cursor"),
+        ({"limit": "2"}, {"Accept": "text/csv"}, "limit"),
+        ({"format": "csv", "limit": "2", "cursor": "zzz"}, None, "limit and cursor"),
+    ],
+)
+def test_limit_or_cursor_on_an_export_is_refused_because_an_export_streams_every_entry(
+    api: Api, params: dict[str, str], headers: dict[str, str] | None, named: str
+) -> None:
+    """An export holds every matching entry: a limit or cursor it would ignore is 400
+    invalid_query naming the parameter and why, never a silently complete export."""
+    detail = refused(api, headers, **params)
+    assert detail.startswith(f"{named} with a ")
+    assert "an export streams every matching entry" in detail
+    assert "limit and cursor page the JSON view only" in detail
+
+
+@pytest.mark.parametrize(
+    ("params", "headers"),
+    [
+        ({"format": "ndjson", "bom": "true"}, None),
+        ({"bom": "true"}, None),
+        ({"bom": "true"}, {"Accept": "application/x-ndjson"}),
+    ],
+)
+def test_bom_outside_a_csv_export_is_refused_because_it_applies_to_csv_only(
+    api: Api, params: dict[str, str], headers: dict[str, str] | None
+) -> None:
+    """bom=true on an NDJSON export or on the JSON view is 400 invalid_query naming bom;
+    bom=true with Accept: text/csv is a CSV export and keeps its mark."""
+    detail = refused(api, headers, **params)
+    assert detail.startswith("bom with ")
+    assert "bom applies to CSV only" in detail
+    w = api.world
+    r = api.client.get(
+        f"/v1/organizations/{w.org_id}/audit-trail",
+        params={"bom": "true"},
+        headers={**api.auth("auditor"), "Accept": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.content.startswith(b"\xef\xbb\xbfposition,")
+
+
+def test_limit_and_cursor_still_page_the_json_view(api: Api) -> None:
+    """The JSON view keeps its paging: limit=2 gives two entries and a cursor to the rest."""
+    first = trail(api, limit=2).json()
+    assert len(first["items"]) == 2
+    rest = trail(api, limit=2, cursor=first["next_cursor"]).json()
+    assert {e["position"] for e in first["items"]}.isdisjoint(
+        e["position"] for e in rest["items"]
+    )
 
 
 @pytest.mark.parametrize(

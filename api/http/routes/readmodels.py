@@ -155,11 +155,27 @@ def audit_trail(
         until=end,
         visible_to=visible_to(request, actor, organization_id, Read.AUDIT_TRAIL),
     )
-    reached = caught_up(request, after)
     wanted = (accept or "").split(",")[0].strip()
     fmt: Literal["csv", "ndjson"] | None = export or (
         "csv" if wanted == "text/csv" else "ndjson" if wanted == "application/x-ndjson" else None
     )
+    paging = [name for name, value in (("limit", limit), ("cursor", cursor)) if value is not None]
+    if fmt is not None and paging:
+        raise ApiError(
+            400,
+            "invalid_query",
+            "Invalid query",
+            f"{' and '.join(paging)} with a {fmt} export: an export streams every matching "
+            "entry: limit and cursor page the JSON view only",
+        )
+    if bom and fmt != "csv":
+        raise ApiError(
+            400,
+            "invalid_query",
+            "Invalid query",
+            f"bom with {f'a {fmt} export' if fmt else 'the JSON view'}: bom applies to CSV only",
+        )
+    reached = caught_up(request, after)
     db = read_side(request).db
     if fmt is not None:
         return streamed(prepare(db, flt, fmt, bom=bom), organization_id)
