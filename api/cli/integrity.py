@@ -159,6 +159,10 @@ def receipt_verify(
     except ValueError as e:
         typer.echo(f"FAILED: {receipt} is not JSON: {e}", err=True)
         raise typer.Exit(1) from None
+    if not isinstance(data, dict):
+        kind = {list: "a list", str: "a string", type(None): "null", bool: "a boolean"}
+        held = kind.get(type(data), "a number")
+        raise Mistake(f"{receipt} is not a receipt: it holds {held}, not a JSON object")
     report = verify_receipt(data, trusted)
     status = "failed" if not report.ok else "proven" if report.proven else "pending"
     if as_json:

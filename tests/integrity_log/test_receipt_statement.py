@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from ledger.integrity.bundle import load_public_keys
 from ledger.integrity.receipt import RECEIPT_V1, verify_receipt
 from tests.api.conftest import Api
@@ -186,3 +188,23 @@ def test_ledger_receipt_verify_json_says_pending_and_exits_2(log: Log) -> None:
     assert verdict["status"] == "pending"
     assert verdict["statement"]["checkpoint"] is None
     assert verdict["statement"]["events"][0]["position"] == position
+
+
+@pytest.mark.parametrize(
+    ("text", "held"),
+    [("[{}]", "a list"), ("null", "null"), ('"str"', "a string"), ("42", "a number")],
+)
+def test_ledger_receipt_verify_on_json_that_is_no_object_is_one_error_line_and_exit_2(
+    log: Log, text: str, held: str
+) -> None:
+    """A file holding JSON that is no object is not a receipt: a mistake of the user's,
+    one `error:` line naming the file, exit 2, no traceback and nothing on stdout."""
+    path = log.tmp_path / "receipt.json"
+    path.write_text(text)
+    done = log.cli("receipt", "verify", str(path))
+    assert done.exit_code == 2, done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit)
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"error: {path} is not a receipt: it holds {held}, not a JSON object"
+    ]
