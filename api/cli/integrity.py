@@ -120,6 +120,8 @@ def bundle_verify(
     ] = None,
 ) -> None:
     """Check a bundle offline (no server, no database); exit 0 only if every proof holds."""
+    with bundle.open("rb"):  # a missing or unreadable file is a mistake, not a failed proof
+        pass
     trusted = load_public_keys(p.read_bytes() for p in public_key) if public_key else None
     earlier = Checkpoint.from_json(checkpoint_file.read_text()) if checkpoint_file else None
     report = verify_bundle(bundle, trusted, earlier)

@@ -110,6 +110,13 @@ MISTAKES = [
         "ends_at must be after starts_at",
     ),
     ("missing checkpoint file", ["verify", "--against", "none.json"], "seeded", "No such file"),
+    (
+        "bundle that does not exist",
+        ["bundle", "verify", "none.zip"],
+        "none",
+        "No such file or directory: none.zip",
+    ),
+    ("bundle that is a folder", ["bundle", "verify", "."], "none", "Is a directory: ."),
     ("missing demo file", ["demo-env", "--path", "none.json"], "seeded", "no demo data at"),
     ("demo file of another kind", ["demo-env", "--path", "ledger.db"], "seeded", "is not the"),
     ("unknown key id", ["keys", "revoke", "k-none"], "seeded", "no active key has the id"),
@@ -147,6 +154,20 @@ def test_every_mistake_of_every_command_ends_in_one_error_line_and_exit_status_2
     else:
         assert (workdir / ".ledger" / "demo.json").read_bytes() == demo_keys
         assert not list(workdir.glob(".*.part"))
+
+
+def test_a_readable_file_that_is_no_bundle_fails_verification_with_exit_status_1(
+    tmp_path: Path,
+) -> None:
+    """A file that can be read but is no audit bundle is a failed verification, not a
+    mistake: `FAILED: not a readable audit bundle`, exit 1."""
+    (tmp_path / "b.zip").write_text("no zip at all")
+    done = ledger(["bundle", "verify", "b.zip"], tmp_path, f"sqlite:///{tmp_path / 'ledger.db'}")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        "FAILED: not a readable audit bundle: File is not a zip file"
+    ]
 
 
 def exported(workdir: Path, url: str, org: str, name: str = "trail.csv") -> list[dict[str, str]]:
