@@ -74,6 +74,15 @@ def sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".meta.json")
 
 
+@contextmanager
+def _named(path: Path) -> Iterator[None]:
+    """An error on a temporary part names the user's file, not the part."""
+    try:
+        yield
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(path)) from None
+
+
 class Target:
     """Where an export goes: a file (written whole or not at all), or stdout."""
 
@@ -83,7 +92,8 @@ class Target:
         if path is not None and path.is_dir():
             raise Mistake(f"{path} is a folder: name the file to write")
         if path is not None:  # an unwritable folder fails here, before any work
-            self.data = self._part(path)
+            with _named(path):
+                self.data = self._part(path)
 
     def _part(self, path: Path) -> Path:
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
@@ -108,14 +118,17 @@ class Target:
                     out.write(chunk.encode("utf-8"))
                 out.flush()
                 return rows
-            with self.data.open("w", encoding="utf-8", newline="") as f:
+            with _named(self.path), self.data.open("w", encoding="utf-8", newline="") as f:
                 for chunk in export.chunks(count):
                     f.write(chunk)
-        meta = self._part(sidecar(self.path))
-        described = {**export.meta(), "rows": rows, "file": self.path.name}
-        meta.write_text(json.dumps(described, indent=2) + "\n", encoding="utf-8")
-        os.replace(self.data, self.path)
-        os.replace(meta, sidecar(self.path))
+        with _named(sidecar(self.path)):
+            meta = self._part(sidecar(self.path))
+            described = {**export.meta(), "rows": rows, "file": self.path.name}
+            meta.write_text(json.dumps(described, indent=2) + "\n", encoding="utf-8")
+        with _named(self.path):
+            os.replace(self.data, self.path)
+        with _named(sidecar(self.path)):
+            os.replace(meta, sidecar(self.path))
         self.parts.clear()
         typer.echo(f"wrote {rows} entries to {self.path} ({sidecar(self.path).name})", err=True)
         return rows

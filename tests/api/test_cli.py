@@ -66,7 +66,7 @@ MISTAKES = [
         "output in a missing folder",
         ["export", ORG, "-o", "missing/trail.csv"],
         "seeded",
-        "No such file or directory",
+        "No such file or directory: missing/trail.csv",
     ),
     ("output that is a folder", ["export", ORG, "-o", "."], "seeded", "is a folder"),
     (
