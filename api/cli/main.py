@@ -62,7 +62,7 @@ DEMO_FILE = Path(".ledger/demo.json")
 
 
 def run(command: c.Command) -> None:
-    configure_logging(Settings().log_format)
+    configure_logging(Settings().log_format, level=30)  # stdout holds the result alone
     ledger = Ledger(Settings())
     try:
         result = ledger.execute(command, operator())  # a refusal: one line (api.cli.mistakes)

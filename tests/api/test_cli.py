@@ -85,6 +85,12 @@ MISTAKES = [
         "approval_limit",
     ),
     (
+        "approval limit finer than its currency",
+        ["orgs", "create", "X", "--currency", "EUR", "--approval-limit", "1.234"],
+        "seeded",
+        "invalid_command: approval_limit 1.234 EUR has more decimals than EUR has",
+    ),
+    (
         "approval limit that is no number",
         ["orgs", "create", "X", "--approval-limit", "lots"],
         "seeded",
@@ -137,8 +143,9 @@ MISTAKES = [
 def test_every_mistake_of_every_command_ends_in_one_error_line_and_exit_status_2(
     args: list[str], store: str, says: str, seeded: tuple[Path, str, str], tmp_path: Path
 ) -> None:
-    """Exit 2, stderr is one line starting `error:` that says what is wrong, no traceback;
-    in a folder without a store, no store is created."""
+    """Exit 2, stderr is one line starting `error:` that says what is wrong, nothing on
+    stdout (no log line, no result), no traceback; in a folder without a store, no store is
+    created."""
     workdir, url, org = seeded
     if store == "none":
         workdir, url = tmp_path, f"sqlite:///{tmp_path / 'ledger.db'}"
@@ -149,6 +156,7 @@ def test_every_mistake_of_every_command_ends_in_one_error_line_and_exit_status_2
     [line] = done.stderr.splitlines()
     assert line.startswith("error: ")
     assert says in line
+    assert done.stdout == ""
     if store == "none":
         assert not (tmp_path / "ledger.db").exists()
     else:
