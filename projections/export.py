@@ -20,6 +20,10 @@ same event in an audit bundle (``ledger.integrity.bundle_export``), and its ``ev
   stays loadable by Python's ``csv`` module and by spreadsheets; what the export holds
   (:meth:`Export.meta`) travels beside it (response headers, or a ``.meta.json`` sidecar).
 - NDJSON: one JSON object per line, the view's columns in order, the JSON columns nested.
+
+Both carry, right after ``actor_id`` and ``organization_id``, the name the directory gives
+that id now (``actor_name``, ``organization_name``; empty or null without one), looked up
+once per chunk through the ``lookup`` the edge passes (``projections.names``).
 """
 
 from __future__ import annotations
@@ -38,10 +42,11 @@ from typing import Any, Literal
 from projections import catalog
 from projections.codec import REPLACEMENT, UNSTORABLE, loads, ts
 from projections.db import Database
-from projections.flat import CSV_COLUMNS, cells
+from projections.flat import CSV_COLUMNS, NAME_COLUMNS, NAMED_COLUMNS, cells
+from projections.names import Lookup
 from projections.queries.audit import AuditFilter, select
 from projections.queries.paging import Where
-from projections.views.audit import COLUMNS, JSON_COLUMNS
+from projections.views.audit import JSON_COLUMNS
 from projections.views.audit import PROJECTION as AUDIT
 
 Format = Literal["csv", "ndjson"]
@@ -67,10 +72,21 @@ class Export:
     bom: bool = False
     fetch_size: int = 2000
     chunk_rows: int = 500
+    lookup: Lookup | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return CSV_COLUMNS if self.fmt == "csv" else COLUMNS
+        return CSV_COLUMNS if self.fmt == "csv" else NAMED_COLUMNS
+
+    def _named(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The batch's rows with the directory's name beside each actor and organization
+        id (None without a name or a directory), all of them looked up at once."""
+        ids = {row[c] for row in batch for c in NAME_COLUMNS if row[c] is not None}
+        names = self.lookup(ids) if self.lookup is not None and ids else {}
+        for row in batch:
+            for c, name in NAME_COLUMNS.items():
+                row[name] = names.get(row[c]) if row[c] is not None else None
+        return batch
 
     def meta(self) -> dict[str, Any]:
         """What the export holds, as JSON: format, time, filter, position, columns."""
@@ -108,7 +124,7 @@ class Export:
             buffer.write(BOM)
         write = _csv_writer(buffer) if self.fmt == "csv" else _ndjson_writer(buffer)
         while batch := list(itertools.islice(rows, self.chunk_rows)):
-            write(batch)
+            write(self._named(batch))
             progress(len(batch))
             yield buffer.getvalue()
             buffer.seek(0)
@@ -131,7 +147,7 @@ def _csv_writer(buffer: io.StringIO) -> Writer:
 
 
 def _ndjson_writer(buffer: io.StringIO) -> Writer:
-    values = operator.itemgetter(*COLUMNS)  # a row's values in column order, in one call
+    values = operator.itemgetter(*NAMED_COLUMNS)  # a row's values in order, in one call
 
     def write(batch: list[dict[str, Any]]) -> None:
         buffer.write("".join([_line(values(row)) for row in batch]))
@@ -148,8 +164,10 @@ def prepare(
     now: datetime | None = None,
     fetch_size: int = 2000,
     chunk_rows: int = 500,
+    lookup: Lookup | None = None,
 ) -> Export:
-    """An export of the entries matching ``flt`` up to the view's position now.
+    """An export of the entries matching ``flt`` up to the view's position now, with the
+    names ``lookup`` gives (``projections.names``; without it, every name is None).
     ProjectionNotReady when the audit view is not installed."""
     if fmt not in MEDIA_TYPES:
         raise ValueError(f"unknown export format {fmt!r}")
@@ -165,6 +183,7 @@ def prepare(
         bom=bom and fmt == "csv",
         fetch_size=fetch_size,
         chunk_rows=chunk_rows,
+        lookup=lookup,
     )
 
 
@@ -198,8 +217,8 @@ def filter_of(flt: AuditFilter) -> dict[str, Any]:
 
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode
-_KEYS = tuple(encode_basestring(c) + ":" for c in COLUMNS)
-_RAW = tuple(c in JSON_COLUMNS for c in COLUMNS)
+_KEYS = tuple(encode_basestring(c) + ":" for c in NAMED_COLUMNS)
+_RAW = tuple(c in JSON_COLUMNS for c in NAMED_COLUMNS)
 
 
 def _value(value: Any) -> str:
@@ -235,7 +254,7 @@ def _line(values: tuple[Any, ...]) -> str:
 
 
 def _object(values: tuple[Any, ...]) -> dict[str, Any]:
-    obj = dict(zip(COLUMNS, values, strict=True))
+    obj = dict(zip(NAMED_COLUMNS, values, strict=True))
     for c in JSON_COLUMNS:
         obj[c] = loads(obj[c])
     return obj

@@ -34,6 +34,7 @@ from functools import lru_cache
 from typing import Any
 
 from projections.codec import storable
+from projections.names import NAMED
 from projections.views.audit import COLUMNS, JSON_COLUMNS
 
 MONEY = ("amount", "currency")
@@ -108,10 +109,24 @@ DETAILS = (
 # Detail fields the view already holds in a column of the same name, or not worth a column.
 REPEATED = ("originator_topic", "budget", "budget_from", "budget_to", "status_from", "status_to")
 OTHER = "details.other"
-PLAIN = tuple(c for c in COLUMNS if c not in JSON_COLUMNS)
-# Columns of the view that hold text a caller wrote (the others hold ids, numbers, times and
-# names of the ledger's own): the only plain columns a formula could reach.
-FREE_TEXT = ("reason", "correlation_id", "causation_id")
+# The name the directory gives an id now, in a column right after the id (a reading aid: the
+# id stays the evidence; projections.names). An export adds them to each row it writes.
+NAME_COLUMNS = {c: NAMED[c] for c in ("actor_id", "organization_id")}
+
+
+def _named(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """``columns`` with each name column right after its id."""
+    out: list[str] = []
+    for c in columns:
+        out += [c, NAME_COLUMNS[c]] if c in NAME_COLUMNS else [c]
+    return tuple(out)
+
+
+NAMED_COLUMNS = _named(COLUMNS)
+PLAIN = tuple(c for c in NAMED_COLUMNS if c not in JSON_COLUMNS)
+# Columns that hold text a caller wrote (the others hold ids, numbers, times and names of
+# the ledger's own): the only plain columns a formula could reach.
+FREE_TEXT = ("actor_name", "organization_name", "reason", "correlation_id", "causation_id")
 CSV_COLUMNS = (
     *PLAIN,
     *_under("budget_from", BUDGET),
@@ -213,8 +228,9 @@ def _budget(column: str, raw: str) -> tuple[tuple[tuple[int, str], ...], tuple[s
 
 
 def cells(row: dict[str, Any]) -> list[Any]:
-    """One audit row as its CSV cells, in :data:`CSV_COLUMNS` order, neutralised (None is
-    the empty cell). The view's text columns are stored storable already."""
+    """One audit row, with its names (:data:`NAME_COLUMNS`, added by the export), as its
+    CSV cells, in :data:`CSV_COLUMNS` order, neutralised (None is the empty cell). The
+    view's text columns are stored storable already."""
     out = [*_PLAIN(row), *_BLANK]
     for i in _FREE:
         value = out[i]

@@ -19,6 +19,7 @@ from api.cli.times import From, To, period
 from api.logs import configure_logging
 from ledger.application.reads import Reader
 from ledger.application.service import Ledger
+from ledger.persistence.names import NameStore
 from ledger.settings import Settings
 from projections.export import prepare
 from projections.queries.audit import AuditFilter
@@ -110,12 +111,14 @@ def export(
     target = exporting.Target(output)  # an unwritable place is refused before any work
     configure_logging(settings.log_format, level=30)
     ledger = Ledger(settings)
+    names = NameStore(settings)
     try:
         Reader(ledger).organization(operator(settings), organization)  # else: not found
         with ReadSide(ledger, projections=(AUDIT,)) as read_side:
             exporting.catch_up(read_side)
-            prepared = prepare(read_side.db, flt, fmt, bom=bom)
+            prepared = prepare(read_side.db, flt, fmt, bom=bom, lookup=names.names_of)
             target.write(prepared)
     finally:
         target.discard()
+        names.close()
         ledger.close()

@@ -209,9 +209,7 @@ def test_limit_and_cursor_still_page_the_json_view(api: Api) -> None:
     first = trail(api, limit=2).json()
     assert len(first["items"]) == 2
     rest = trail(api, limit=2, cursor=first["next_cursor"]).json()
-    assert {e["position"] for e in first["items"]}.isdisjoint(
-        e["position"] for e in rest["items"]
-    )
+    assert {e["position"] for e in first["items"]}.isdisjoint(e["position"] for e in rest["items"])
 
 
 @pytest.mark.parametrize(
@@ -263,3 +261,37 @@ def test_docs_api_md_lists_the_csv_columns_in_their_order() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
     block = doc.split("<!-- csv-columns -->")[1].split("<!-- /csv-columns -->")[0]
     assert tuple(re.findall(r"`([^`]+)`", block)) == CSV_COLUMNS
+
+
+def test_exports_carry_the_directory_name_right_after_each_actor_and_organization_id(
+    api: Api,
+) -> None:
+    """CSV has actor_name right after actor_id and organization_name right after
+    organization_id (empty without a name, formulas neutralised); NDJSON has the same fields
+    in the same places (null without a name); the ids stay as they were."""
+    w = api.world
+    for subject, kind, name in [
+        (w.manager.actor_id, "actor", "Mia Manager"),
+        (w.org_id, "organization", "=Acme"),
+    ]:
+        r = api.client.put(
+            f"/v1/names/{subject}", json={"kind": kind, "name": name}, headers=api.auth("operator")
+        )
+        assert r.status_code == 200, r.text
+    adjusted = w.run(w.manager, c.AdjustBudget(campaign_id=w.campaign_id, budget=budget("5100")))
+    caught_up(api, adjusted.position)
+    header = CSV_COLUMNS[: CSV_COLUMNS.index("engagement_id")]
+    assert header[-6:] == ("actor_id", "actor_name", "role", "party", "organization_id",
+                           "organization_name")  # fmt: skip
+    rows = rows_of(api)
+    change = next(r for r in rows if r["event_type"] == "Campaign.BudgetAdjusted")
+    assert (change["actor_id"], change["actor_name"]) == (str(w.manager.actor_id), "Mia Manager")
+    assert {r["organization_name"] for r in rows} == {"'=Acme"}
+    assert {r["actor_name"] for r in rows if r["actor_id"] != str(w.manager.actor_id)} == {""}
+    lines = [json.loads(line) for line in trail(api, format="ndjson").text.splitlines()]
+    keys = list(lines[0])
+    assert keys[keys.index("actor_id") + 1] == "actor_name"
+    assert keys[keys.index("organization_id") + 1] == "organization_name"
+    entry = next(e for e in lines if e["event_type"] == "Campaign.BudgetAdjusted")
+    assert (entry["actor_name"], entry["organization_name"]) == ("Mia Manager", "=Acme")
+    assert {e["actor_name"] for e in lines if e["actor_id"] != str(w.manager.actor_id)} == {None}

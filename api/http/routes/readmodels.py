@@ -178,7 +178,8 @@ def audit_trail(
     reached = caught_up(request, after)
     db = read_side(request).db
     if fmt is not None:
-        return streamed(prepare(db, flt, fmt, bom=bom), organization_id)
+        names = request.app.state.names  # the directory (api.http.naming): names beside ids
+        return streamed(prepare(db, flt, fmt, bom=bom, lookup=names.names_of), organization_id)
     page = audit.audit_trail(db, flt, cursor=cursor, limit=limit)
     return answer(AuditPage, page_body(page), response, reached or page.position, after)
 
