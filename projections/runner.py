@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import structlog
+from eventsourcing.persistence import ConnectionPoolClosedError
+from psycopg_pool import PoolClosed
 
 from projections import catalog, failures
 from projections.catalog import Projection
@@ -35,6 +37,8 @@ from projections.source import EventSource, Positioned
 log = structlog.get_logger("projections.runner")
 
 MAX_BACKOFF_S = 30.0
+# A pool closed by its owner (the ledger's, or the read side's on PostgreSQL).
+CLOSED = (ConnectionPoolClosedError, PoolClosed)
 
 
 class Runner:
@@ -319,6 +323,8 @@ class Runner:
         except LeaseNotHeld:
             log.info("lease lost", projection=self.lease_name, owner=self.owner)
             return False
+        except CLOSED:
+            raise  # the store was closed under the loop: it never reopens (Worker.run ends)
         except Exception as e:  # a background loop must outlive a bad event or a dead database
             self._failures += 1
             self.last_error = f"{type(e).__name__}: {e}"
@@ -380,6 +386,9 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def run(self, stop: threading.Event) -> None:
+        """Until ``stop`` is set, or the store is closed under the loop (its owner closed
+        the ledger or the read side without stopping the worker first): a closed pool never
+        reopens, so retrying would only spin until the process ends."""
         try:
             while not stop.is_set():
                 worked = False
@@ -389,6 +398,8 @@ class Worker:
                     worked = task.tick() > 0 or worked
                 if not worked and not stop.is_set():
                     self.source.wait(self.idle_wait)
+        except CLOSED:
+            return
         finally:
             for runner in self.runners:
                 runner.close()

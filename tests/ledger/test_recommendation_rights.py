@@ -20,6 +20,7 @@ from ledger.errors import (
     InvalidCommand,
     InvalidTransition,
     NotFound,
+    RecommendationExpired,
     RevisionConflict,
 )
 from ledger.identity import Actor
@@ -197,10 +198,12 @@ def test_only_the_author_may_amend_or_withdraw_a_recommendation(world: World) ->
 def test_a_recommendation_may_be_amended_or_withdrawn_only_while_pending(
     world: World, status: str
 ) -> None:
-    """Given a recommendation no longer pending, when its author amends/withdraws, refused."""
+    """Given a recommendation no longer pending, when its author amends/withdraws, refused:
+    as expired when it has expired (RecommendationExpired), else as a conflict."""
     rec_id = recommendation_in(world, status)
-    assert_refused(world, world.consultant, amend_command(world, rec_id), RevisionConflict)
-    assert_refused(world, world.consultant, withdraw_command(rec_id), RevisionConflict)
+    refusal = RecommendationExpired if status == "expired" else RevisionConflict
+    assert_refused(world, world.consultant, amend_command(world, rec_id), refusal)
+    assert_refused(world, world.consultant, withdraw_command(rec_id), refusal)
     assert recommendation(world, rec_id).state.status == status
 
 

@@ -239,3 +239,22 @@ def test_a_wait_for_an_unreached_position_times_out_with_the_position_reached(
     started = time.monotonic()
     assert read_side.wait_for(10_000, timeout=0.2) == 0
     assert 0.2 <= time.monotonic() - started < 5
+
+
+def test_a_worker_whose_store_is_closed_under_it_ends_instead_of_retrying(
+    world: World, read_side: ReadSide
+) -> None:
+    """The ledger closed before its read side was stopped: the worker's thread ends (a
+    closed pool never reopens) rather than retrying until the process ends. On PostgreSQL
+    the library's closed pool fails as an outage does (OperationalError), which the worker
+    rides out by design: this is the SQLite store's case."""
+    if read_side.db.target.dialect == "postgres":
+        pytest.skip("on PostgreSQL a closed pool cannot be told from an outage")
+    worker = read_side.start()
+    assert worker.alive
+    world.ledger.recorder.datastore.pool.close()  # type: ignore[attr-defined]  # the ledger's SQLite pool, not in its types
+    read_side.nudge()
+    deadline = time.monotonic() + 10
+    while worker.alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not worker.alive
