@@ -125,6 +125,15 @@ class EdgeProtocol(H11Protocol):
         self._disarm()
         super().connection_lost(exc)
 
+    def shutdown(self) -> None:
+        """A server shutting down while a refusal lingers: the answer is written already
+        and h11 never saw it (it would refuse to close a response it did not send), so the
+        connection just closes."""
+        if self._lingering:
+            self.transport.close()
+            return
+        super().shutdown()
+
     def data_received(self, data: bytes) -> None:
         if self._lingering:
             return  # read and dropped until the client closes or LINGER_S passes

@@ -207,6 +207,29 @@ def test_a_17_kib_head_sent_in_two_pieces_is_answered_431(server: int) -> None:
     assert CALLS == []
 
 
+def test_a_server_shutting_down_while_a_refusal_lingers_closes_the_connection_cleanly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The 431 is written and the connection lingers (the client has not closed it) when the
+    server shuts down: the connection closes, and the server's thread raises nothing (h11
+    used to refuse to close a response it had not sent itself)."""
+    raised: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: raised.append(args.exc_value))
+    serving = run(hello, "off")
+    port = next(serving)
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.settimeout(5)
+        conn.sendall(big_request(17 * 1024))
+        answer = b""
+        while b'"code":"headers_too_large"' not in answer:
+            answer += conn.recv(65536)
+        next(serving, None)  # shut the server down while the refusal lingers
+        while conn.recv(65536):  # it closes: recv ends with b"" (a timeout fails the test)
+            pass
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert raised == []
+
+
 def test_a_15_kib_head_is_served(server: int) -> None:
     """A head under the limit reaches the application: the limit is 16 KiB, not less."""
     status, _headers, body = exchange(server, big_request(15 * 1024))
