@@ -79,3 +79,11 @@ def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
             for name in ROLES
         }
         yield Api(app, client, world, tokens)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store for a ``ledger`` subprocess: an SQLite file, or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return str(request.getfixturevalue("pg_schema_url"))

@@ -200,13 +200,6 @@ def exported(workdir: Path, url: str, org: str, name: str = "trail.csv") -> list
     return rows
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.db'}"
-    return str(request.getfixturevalue("pg_schema_url"))
-
-
 def test_ledger_export_runs_while_ledger_serve_runs_on_the_same_store(
     store_url: str, tmp_path: Path
 ) -> None:

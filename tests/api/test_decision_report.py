@@ -39,6 +39,21 @@ def adjust(api: Api, amount: str, rec: UUID | None = None, **kw: Any) -> int:
     return w.run(w.manager, command).position
 
 
+def within_and_above(api: Api) -> tuple[UUID, UUID, int]:
+    """Two budget recommendations carried out on the launched 5000 campaign: +500 within the
+    manager's allowance, then 8500 (above it) approved by the manager and the executive;
+    their ids and the last position."""
+    w = api.world
+    w.launch()
+    small = w.recommend()
+    w.approve(small)
+    adjust(api, "5500", small)
+    big = w.recommend(change=ProposedChange(budget=budget("8500")))
+    w.approve(big)
+    w.run(w.executive, c.Approve(recommendation_id=big, revision=1))
+    return small, big, adjust(api, "8500", big)
+
+
 def test_one_row_holds_who_recommended_who_decided_and_what_was_executed(
     api: Api, clock: Clock
 ) -> None:
@@ -79,15 +94,7 @@ def test_a_budget_change_above_the_limit_shows_both_deciders_and_the_executive_a
     """Recommended 8000 (3000 above a limit of 1000): the manager's approval, then the
     executive's, are both in the row in order; the execution took the executive's
     authority; above_limit=true lists it and above_limit=false does not."""
-    w = api.world
-    w.launch()
-    small = w.recommend()
-    w.approve(small)
-    adjust(api, "5500", small)
-    big = w.recommend(change=ProposedChange(budget=budget("8500")))
-    w.approve(big)
-    w.run(w.executive, c.Approve(recommendation_id=big, revision=1))
-    position = adjust(api, "8500", big)
+    small, big, position = within_and_above(api)
     [row] = report(api, above_limit="true", after=position)
     assert row["recommendation_id"] == str(big)
     assert [(d["role"], d["outcome"]) for d in row["decisions"]] == [
@@ -285,15 +292,7 @@ def test_a_recommendations_handling_lists_its_executions_with_their_spend_author
 ) -> None:
     """The register's handling read says, per execution, whether it was within the manager's
     allowance (and how much it used) or executive-authorised."""
-    w = api.world
-    w.launch()
-    small = w.recommend()
-    w.approve(small)
-    position = adjust(api, "5500", small)
-    big = w.recommend(change=ProposedChange(budget=budget("8500")))
-    w.approve(big)
-    w.run(w.executive, c.Approve(recommendation_id=big, revision=1))
-    position = adjust(api, "8500", big)
+    small, big, position = within_and_above(api)
     for rec, authority, used in ((small, "manager_allowance", "500"), (big, "executive", "0")):
         body = api.client.get(
             f"/v1/recommendations/{rec}/handling",
@@ -368,17 +367,9 @@ def test_the_register_shows_per_execution_whether_it_was_within_the_allowance_or
 ) -> None:
     """Issue 11: the register (not only the audit trail) shows, per execution, its spend
     authority and what it took from the manager's allowance."""
-    w = api.world
-    w.launch()
-    small = w.recommend()
-    w.approve(small)
-    adjust(api, "5500", small)
-    big = w.recommend(change=ProposedChange(budget=budget("8500")))
-    w.approve(big)
-    w.run(w.executive, c.Approve(recommendation_id=big, revision=1))
-    position = adjust(api, "8500", big)
+    small, big, position = within_and_above(api)
     rows = api.client.get(
-        f"/v1/organizations/{w.org_id}/register",
+        f"/v1/organizations/{api.world.org_id}/register",
         params={"after": position},
         headers=api.auth("auditor"),
     ).json()["items"]

@@ -12,13 +12,6 @@ from tests.api.test_cli import ledger
 from tests.faults.harness import seed_demo
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.db'}"
-    return str(request.getfixturevalue("pg_schema_url"))
-
-
 def test_the_decision_report_lists_each_recommendation_whole_with_names(
     store_url: str, tmp_path: Path
 ) -> None:
