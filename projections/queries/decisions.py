@@ -20,7 +20,6 @@ authority, ADR 0012, or none did).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +32,7 @@ from projections import catalog
 from projections.codec import millis, ts
 from projections.db import Database, Row, Tx
 from projections.queries.paging import Page, Visible, Where, after, clamp, decode, page
-from projections.queries.register import execution, status_as_of
+from projections.queries.register import cited_by, execution, status_as_of
 from projections.views.register import PROJECTION as REGISTER
 
 
@@ -203,25 +202,19 @@ def whole(
     }
 
 
-def _cited(vtx: Tx, table: str, ids: list[str]) -> dict[str, list[Row]]:
-    found: dict[str, list[Row]] = defaultdict(list)
-    for row in sorted(vtx.select_in(table, "recommendation_id", ids), key=lambda r: r["position"]):
-        found[str(row["recommendation_id"])].append(decode(row, ("approved_change",)))
-    return found
-
-
 def wholes(vtx: Tx, recs: list[Row], now: datetime) -> list[dict[str, Any]]:
     """Register ``recommendations`` rows made whole, in their order: two queries for all
     of their decisions and executions (``vtx`` is bound to the register's tables)."""
     ids = sorted({str(r["recommendation_id"]) for r in recs})
-    decided = _cited(vtx, "decisions", ids)
-    executed = _cited(vtx, "executions", ids)
+    decided = cited_by(vtx, "decisions", ids)
+    executed = cited_by(vtx, "executions", ids)
     rows = []
     for rec in recs:
         rid = str(rec["recommendation_id"])
         rec = decode(dict(rec), ("change", "approved_change"))
-        decisions = [_decision(d) for d in decided[rid]]
-        rows.append(whole(rec, decisions, [execution(x) for x in executed[rid]], now))
+        decisions = [_decision(decode(dict(d), ("approved_change",))) for d in decided.get(rid, [])]
+        executions = [execution(x) for x in executed.get(rid, [])]
+        rows.append(whole(rec, decisions, executions, now))
     return rows
 
 

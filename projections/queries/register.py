@@ -12,7 +12,7 @@ from ledger.domain.recommendation import DECIDABLE
 from ledger.values import RecommendationStatus as Status
 from projections import catalog
 from projections.codec import ts
-from projections.db import Database, Row
+from projections.db import Database, Row, Tx
 from projections.queries.paging import Page, Visible, Where, after, clamp, decode, page
 from projections.views.register import PROJECTION as REGISTER
 
@@ -151,18 +151,23 @@ def recommendations(
     return found
 
 
+def cited_by(vtx: Tx, table: str, ids: Collection[str]) -> dict[str, list[Row]]:
+    """The rows of the register's ``table`` (decisions or executions) citing each of the
+    recommendations ``ids``, in log order, in one query (``vtx`` bound to the register)."""
+    found: dict[str, list[Row]] = {}
+    rows = vtx.select_in(table, "recommendation_id", ids) if ids else []
+    for row in sorted(rows, key=lambda r: int(r["position"])):
+        found.setdefault(str(row["recommendation_id"]), []).append(row)
+    return found
+
+
 def executions_of(db: Database, recommendation_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """The executions citing each of ``recommendation_ids``, in order, each with its values
     and spend authority (one query)."""
-    if not recommendation_ids:
-        return {}
     with db.transaction() as tx:
         vtx, _, _ = catalog.readable(tx, REGISTER)
-        rows = vtx.select_in("executions", "recommendation_id", recommendation_ids)
-    found: dict[str, list[dict[str, Any]]] = {}
-    for row in sorted(rows, key=lambda r: int(r["position"])):
-        found.setdefault(str(row["recommendation_id"]), []).append(execution(row))
-    return found
+        rows = cited_by(vtx, "executions", recommendation_ids)
+    return {rid: [execution(r) for r in cited] for rid, cited in rows.items()}
 
 
 def recommendation(
@@ -204,7 +209,7 @@ def decisions_on(db: Database, recommendation_id: UUID, *, visible_to: Visible =
 
 def execution(row: Row) -> dict[str, Any]:
     """An ``executions`` row as the report shows it."""
-    row = decode(row, ("executed",))
+    row = decode(dict(row), ("executed",))  # a copy: a row may be shown twice
     as_approved = row["as_approved"]
     return {
         "position": row["position"],
@@ -223,15 +228,8 @@ def execution(row: Row) -> dict[str, Any]:
 
 
 def executions_citing(db: Database, recommendation_id: UUID) -> list[dict[str, Any]]:
-    """Every execution citing one recommendation, in order, as the decision report shows
-    them (values set, deviation, spend authority)."""
-    with db.transaction() as tx:
-        vtx, _, _ = catalog.readable(tx, REGISTER)
-        rows = vtx.all(
-            "SELECT * FROM {executions} WHERE recommendation_id = ? ORDER BY position",
-            (str(recommendation_id),),
-        )
-    return [execution(r) for r in rows]
+    """Every execution citing one recommendation, in order (see :func:`executions_of`)."""
+    return executions_of(db, [str(recommendation_id)]).get(str(recommendation_id), [])
 
 
 def lapsed_by_campaign(db: Database, campaign_ids: list[str], now: datetime) -> dict[str, int]:

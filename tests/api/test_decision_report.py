@@ -165,9 +165,12 @@ def test_group_by_decision_gives_one_row_per_decision(api: Api, clock: Clock) ->
     w.launch()
     big = w.recommend(change=ProposedChange(budget=budget("8500")))
     w.approve(big)
-    position = w.run(w.executive, c.Approve(recommendation_id=big, revision=1)).position
+    w.run(w.executive, c.Approve(recommendation_id=big, revision=1))
+    position = adjust(api, "8500", big)
     rows = report(api, group="decision", after=position)
     assert [[d["role"] for d in r["decisions"]] for r in rows] == [["manager"], ["executive"]]
+    # each row holds the recommendation's execution too (shown twice, read once)
+    assert [r["executed"]["budget_to"]["amount"] for r in rows] == ["8500", "8500"]
     assert {r["recommendation_id"] for r in rows} == {str(big)}
     assert rows[0]["row_position"] < rows[1]["row_position"]
     only = report(api, group="decision", decider_id=str(w.executive.actor_id))
